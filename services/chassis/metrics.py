@@ -35,6 +35,12 @@ class ContainerMetrics:
         self.relay_failures = Counter("yuelihui_outbox_relay_failures",
                                       "Relay rounds that failed to publish.", ["service"],
                                       registry=r)
+        self.http_requests = Counter("yuelihui_http_requests", "API requests by route template "
+                                     "and status (gateway).", ["route", "method", "status"],
+                                     registry=r)
+        self.http_latency = Histogram("yuelihui_http_latency_seconds", "API latency by route "
+                                      "template (gateway).", ["route", "method"],
+                                      buckets=LATENCY_BUCKETS, registry=r)
         self.up = Gauge("yuelihui_up", "1 while the service container runs.", ["service"],
                         registry=r)
         self.up.labels(service).set(1)

@@ -21,17 +21,22 @@ class ServiceRpc(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return _Caller(self, worker_ctx)
 
+    @property
+    def config(self) -> dict:
+        return self.container.config
+
 
 class _Caller:
     def __init__(self, provider: ServiceRpc, worker_ctx):
         self._provider = provider
         self._worker_ctx = worker_ctx
+        self.config = provider.container.config
 
     def call(self, service: str, method: str, actor: Actor | None = None, **kwargs):
         """Call and wait at most RPC_TIMEOUT seconds; remote domain errors re-raise as-is."""
         provider = self._provider
         actor = actor or system_actor(provider.container.service_name)
-        self._worker_ctx.context_data[CONTEXT_KEY] = sign(actor, provider.secret)
+        self._worker_ctx.data[CONTEXT_KEY] = sign(actor, provider.secret)
         proxy = MethodProxy(self._worker_ctx, service, method, provider.rpc_reply_listener)
         try:
             reply = proxy.call_async(**kwargs)

@@ -119,6 +119,21 @@ class Transaction:
         return envelope
 
 
+@contextmanager
+def transaction(engine: Engine, catalog: EventCatalog | None = None,
+                outbox: Table | None = None):
+    """One unit of work; also used by operator commands that run outside a container."""
+    session = Session(engine, expire_on_commit=False)
+    try:
+        yield Transaction(session, catalog, outbox)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
 class Store:
     """What ``self.db`` is inside a worker."""
 
@@ -134,16 +149,9 @@ class Store:
     @contextmanager
     def transaction(self):
         """Commit on success, roll back on any error; the inbox row rides along."""
-        session = Session(self.engine, expire_on_commit=False)
-        try:
-            self._record_inbound_event(session)
-            yield Transaction(session, self._provider.catalog, self._provider.outbox)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        with transaction(self.engine, self._provider.catalog, self._provider.outbox) as tx:
+            self._record_inbound_event(tx.session)
+            yield tx
 
     @contextmanager
     def reading(self):

@@ -1,0 +1,37 @@
+# The two commands: `make run` (the whole system with a demo district) and `make test`.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: run test lint install clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade 'pip>=24' 'setuptools<82'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+run: install
+	@$(BIN)/yuelihui check-broker
+	@$(BIN)/yuelihui migrate
+	@$(BIN)/yuelihui load-demo
+	@echo ""
+	@echo "  API:      http://127.0.0.1:8000/api/v1  (OpenAPI: /api/v1/openapi.json)"
+	@echo "  Metrics:  gateway http://127.0.0.1:8000/metrics, registry http://127.0.0.1:8001/metrics"
+	@echo "  Logins:   admin, township, liaison, member, inspector, department / yuelihui-demo"
+	@echo "  Ctrl-C stops everything."
+	@echo ""
+	@$(BIN)/honcho start -f Procfile
+
+test: install
+	@$(BIN)/python -m tests.preflight
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf var $(VENV)
