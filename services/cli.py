@@ -8,6 +8,7 @@ import argparse
 import os
 import socket
 import sys
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -18,16 +19,29 @@ from services.chassis.migrations import SERVICES_WITH_DATABASE, upgrade
 from services.chassis.store import OUTBOX, make_engine, transaction
 
 
-def _registry_transaction():
+def registry_transaction(url: str):
+    """A unit of work on the registry database, outbox included, outside any container."""
     from services.registry.models import Base
     from services.registry.schemas import EVENTS
 
-    engine = make_engine(load_service("registry")["DATABASE_URL"])
-    return transaction(engine, EVENTS, Base.metadata.tables[OUTBOX])
+    return transaction(_engine(url), EVENTS, Base.metadata.tables[OUTBOX])
+
+
+@cache
+def _engine(url: str):
+    return make_engine(url)
+
+
+def _registry_transaction():
+    return registry_transaction(load_service("registry")["DATABASE_URL"])
+
+
+def gateway_transaction(url: str):
+    return transaction(_engine(url))
 
 
 def _gateway_transaction():
-    return transaction(make_engine(load_service("gateway")["DATABASE_URL"]))
+    return gateway_transaction(load_service("gateway")["DATABASE_URL"])
 
 
 def cmd_migrate(args) -> None:
@@ -55,29 +69,37 @@ def _ensure_bootstrap_admin() -> None:
 
 
 def cmd_load_demo(args) -> None:
+    from services.registry import demo
+
+    if args.directory:
+        demo.write_csv(Path(args.directory))
+    for kind, result in load_demo(_registry_transaction, _gateway_transaction).items():
+        print(f"{kind}: {result['rows']} 行, 新增 {result['created']}, 更新 {result['updated']}, "
+              f"未变 {result['unchanged']}")
+    print(f"演示账号: {', '.join(a['username'] for a in demo.DEMO_ACCOUNTS)} "
+          f"(密码 {demo.DEMO_PASSWORD})")
+
+
+def load_demo(registry_transaction, gateway_transaction) -> dict:
     """Load the demo district and its accounts; loading twice changes nothing."""
     from gateway import accounts
     from services.registry import demo, importer
 
-    if args.directory:
-        demo.write_csv(Path(args.directory))
+    results = {}
     for kind, kind_rows in demo.demo_rows().items():
-        text = _as_csv(kind, kind_rows, demo.COLUMNS[kind])
-        with _registry_transaction() as tx:
-            result = importer.import_csv(tx, system_actor("cli"), kind, text)
-        print(f"{kind}: {result['rows']} 行, 新增 {result['created']}, 更新 {result['updated']}, "
-              f"未变 {result['unchanged']}")
-    with _gateway_transaction() as tx:
+        with registry_transaction() as tx:
+            results[kind] = importer.import_csv(tx, system_actor("cli"), kind,
+                                                _as_csv(kind_rows, demo.COLUMNS[kind]))
+    with gateway_transaction() as tx:
         for account in demo.DEMO_ACCOUNTS:
             accounts.ensure(tx.session, account["username"], account["password"],
                             account["role"], person_id=account["person_id"],
                             townships=account["townships"], villages=account["villages"],
                             display_name=account["display_name"])
-    print(f"演示账号: {', '.join(a['username'] for a in demo.DEMO_ACCOUNTS)} "
-          f"(密码 {demo.DEMO_PASSWORD})")
+    return results
 
 
-def _as_csv(kind, rows, columns) -> str:
+def _as_csv(rows, columns) -> str:
     import csv
     import io
 

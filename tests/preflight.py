@@ -18,7 +18,7 @@ def main() -> int:
     problems = []
     if not _reachable("127.0.0.1", 5672):
         problems.append("RabbitMQ is not reachable on 127.0.0.1:5672 "
-                        "(start it: `rabbitmq-server -detached` or `docker compose up -d rabbitmq`)")
+                        "(`rabbitmq-server -detached` or `docker compose up -d rabbitmq`)")
     else:
         request = urllib.request.Request("http://127.0.0.1:15672/api/overview")
         request.add_header("Authorization", "Basic Z3Vlc3Q6Z3Vlc3Q=")  # guest:guest

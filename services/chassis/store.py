@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from nameko.extensions import DependencyProvider
+from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -205,8 +206,10 @@ class Database(DependencyProvider):
         if self.catalog is not None and self.outbox is not None:
             from services.chassis.relay import OutboxRelay
 
+            metrics = self.metrics_registry.metrics
             self.relay = OutboxRelay(self.engine, self.outbox, self.catalog,
-                                     self.container.config, self.metrics_registry.metrics)
+                                     self.container.config, metrics)
+            metrics.registry.register(OutboxCollector(self.engine, self.outbox, metrics.service))
 
     def start(self):
         if self.relay is not None and self.container.config.get("OUTBOX_RELAY", True):
@@ -239,6 +242,33 @@ def outbox_status(engine: Engine, outbox: Table) -> tuple[int, float]:
     if oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=clock.now().tzinfo)
     return count, max(0.0, (clock.now() - oldest).total_seconds())
+
+
+class OutboxCollector:
+    """Outbox backlog and age, read from the database at scrape time (true for all instances)."""
+
+    def __init__(self, engine: Engine, outbox: Table, service: str):
+        self.engine, self.outbox, self.service = engine, outbox, service
+
+    def describe(self):
+        return self._families()
+
+    def collect(self):
+        try:
+            count, age = outbox_status(self.engine, self.outbox)
+        except Exception:  # noqa: BLE001 - a scrape must not fail with the database
+            log.warning("outbox metrics unavailable", exc_info=True)
+            return []
+        backlog, oldest = self._families()
+        backlog.add_metric([self.service], count)
+        oldest.add_metric([self.service], age)
+        return [backlog, oldest]
+
+    def _families(self):
+        return [GaugeMetricFamily("yuelihui_outbox_backlog", "Committed events not yet published.",
+                                  labels=["service"]),
+                GaugeMetricFamily("yuelihui_outbox_oldest_age_seconds",
+                                  "Age of the oldest unpublished event.", labels=["service"])]
 
 
 def mark_sent(session: Session, outbox: Table, positions: list[int]) -> None:

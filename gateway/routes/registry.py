@@ -1,74 +1,15 @@
-"""The API: one declarative table of every endpoint, who may call it, and what it carries.
+"""Registry endpoints: places, people, links, trainings, coverage, import."""
 
-The gateway dispatches, authorises and documents (OpenAPI) from this table alone, so the
-authorisation matrix is this table. Services check object-level access again themselves.
-"""
-
-from dataclasses import dataclass
-
-from marshmallow import fields
-
-from services.chassis.schemas import Schema, text
+from gateway.routes.table import ADMIN, ANYONE, STAFF, WRITERS, Route
 from services.registry import schemas as registry
-
-PUBLIC = "public"
-ROLES = ("district_admin", "township_officer", "liaison", "cppcc_member",
-         "discipline_inspector", "department_officer")
-ANYONE = frozenset((PUBLIC, *ROLES))
-STAFF = frozenset(ROLES)
-WRITERS = frozenset(("district_admin", "township_officer"))
-ADMIN = frozenset(("district_admin",))
-
-
-class TokenRequest(Schema):
-    username = text(64)
-    password = text(200)
-
-
-class TokenResponse(Schema):
-    access_token = fields.String()
-    token_type = fields.String()
-    expires_in = fields.Integer()
-
-
-class Me(Schema):
-    username = fields.String()
-    roles = fields.List(fields.String())
-    person_id = fields.String(allow_none=True)
-    townships = fields.List(fields.String())
-    villages = fields.List(fields.String())
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    path: str  # werkzeug rule under /api/v1; <name> becomes an RPC keyword argument
-    roles: frozenset
-    summary: str
-    tag: str
-    rpc: tuple[str, str] | None = None  # (service, method); None: handled by the gateway
-    query: type | None = None
-    body: type | None = None
-    response: type | None = None
-    status: int = 200
-    csv_body: bool = False  # body is text/csv, passed as data={"kind": <kind>, "csv": text}
-
-    @property
-    def name(self) -> str:
-        return f"{self.method} {self.path}"
 
 
 def page(schema):
     return registry.page_of(schema)
 
 
-ROUTES: tuple[Route, ...] = (
-    # --- gateway -----------------------------------------------------------------------
-    Route("POST", "/auth/token", ANYONE, "登录, 取得访问令牌", "auth", body=TokenRequest,
-          response=TokenResponse),
-    Route("GET", "/me", STAFF, "当前账号", "auth", response=Me),
-    Route("GET", "/openapi.json", ANYONE, "本 API 的 OpenAPI 文档", "meta"),
-    # --- registry: places ----------------------------------------------------------------
+ROUTES = (
+    # --- places --------------------------------------------------------------------------
     Route("GET", "/townships", ANYONE, "乡镇(街道)列表", "registry",
           ("registry", "list_townships"), response=page(registry.TownshipView)),
     Route("POST", "/townships", ADMIN, "登记乡镇(街道)", "registry",
@@ -88,7 +29,7 @@ ROUTES: tuple[Route, ...] = (
     Route("PATCH", "/villages/<code>", WRITERS, "修改村(社区)", "registry",
           ("registry", "update_village"), body=registry.VillageUpdate,
           response=registry.VillageDetail),
-    # --- registry: people ----------------------------------------------------------------
+    # --- people --------------------------------------------------------------------------
     Route("GET", "/people", STAFF, "人员列表, 可按村、角色与姓名查询, 分页", "registry",
           ("registry", "list_people"), query=registry.PeopleQuery,
           response=page(registry.PersonView)),
