@@ -8,11 +8,19 @@ from sqlalchemy import MetaData
 from services.chassis.config import ROOT, load_service
 from services.chassis.store import make_engine
 
-SERVICES_WITH_DATABASE = ("registry", "gateway")
+
+def _home(service: str):
+    return ROOT / "gateway" if service == "gateway" else ROOT / "services" / service
+
+
+# every service that has migrations, gateway last (it holds accounts, no domain data)
+SERVICES_WITH_DATABASE = tuple(
+    sorted(path.parent.parent.name for path in (ROOT / "services").glob("*/migrations/env.py"))
+) + ("gateway",)
 
 
 def alembic_config(service: str, url: str | None = None) -> Config:
-    base = ROOT / "gateway" if service == "gateway" else ROOT / "services" / service
+    base = _home(service)
     config = Config()
     config.set_main_option("script_location", str(base / "migrations"))
     config.attributes["url"] = url or load_service(service)["DATABASE_URL"]

@@ -31,6 +31,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.chassis import clock
@@ -43,10 +44,11 @@ log = logging.getLogger(__name__)
 READ_ONLY = "ylh_read_only"
 OUTBOX = "outbox_event"
 INBOX = "inbox_event"
+ONCE = "once_marker"
 
 
 def add_chassis_tables(metadata: MetaData) -> None:
-    """Give a service's metadata the outbox and inbox tables (migrated with the service)."""
+    """Give a service's metadata the outbox, inbox and once-marker tables (migrated with it)."""
     Table(
         OUTBOX, metadata,
         Column("position", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
@@ -57,6 +59,11 @@ def add_chassis_tables(metadata: MetaData) -> None:
         Column("envelope", Text, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False),
         Column("sent_at", DateTime(timezone=True), nullable=True, index=True),
+    )
+    Table(
+        ONCE, metadata,
+        Column("key", String(200), primary_key=True),
+        Column("done_at", DateTime(timezone=True), nullable=False),
     )
     Table(
         INBOX, metadata,
@@ -110,6 +117,21 @@ class Transaction:
         self.session = session
         self._catalog = catalog
         self._outbox = outbox
+
+    def once(self, key: str) -> bool:
+        """Claim ``key`` for this transaction; False if another already claimed it.
+
+        Timers run in every instance of a service: a periodic effect (``meeting.missed`` for a
+        village and month, say) claims its key in the transaction that applies it, so however
+        many instances race, it is applied and published once.
+        """
+        once = self._outbox.metadata.tables[ONCE]
+        try:
+            with self.session.begin_nested():
+                self.session.execute(insert(once).values(key=key, done_at=clock.now()))
+        except IntegrityError:
+            return False
+        return True
 
     def publish(self, event_type: str, subject: str, data: dict) -> dict:
         envelope = self._catalog.envelope(event_type, subject, data)

@@ -41,8 +41,9 @@ def require_read_people(actor: Actor, village_code: str | None) -> None:
         raise Forbidden("无权查看该村人员")
 
 
-def can_read_phone(actor: Actor, village_code: str | None) -> bool:
-    """Phones are personal data: the district, or the township officer of the person's village."""
+def can_read_contacts(actor: Actor, village_code: str | None) -> bool:
+    """Phones and e-mail addresses are personal data: the district (and the platform's own
+    services, e.g. notify), or the township officer of the person's village."""
     if actor.has(ADMIN):
         return True
     return bool(village_code) and actor.has(TOWNSHIP_OFFICER) and actor.covers_village(village_code)

@@ -23,8 +23,7 @@ from services.registry.models import (
     Workstation,
 )
 
-PERSON_FIELDS = ("name", "role", "phone") + tuple(
-    f for f in domain.OPTIONAL_FIELDS if f != "phone")
+PERSON_FIELDS = ("name", "role") + domain.OPTIONAL_FIELDS
 
 
 def _fail(errors: dict) -> None:

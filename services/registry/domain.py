@@ -24,7 +24,8 @@ ROLE_FIELDS: dict[str, tuple[str, ...]] = {
     "department": (),
 }
 ROLES = tuple(ROLE_FIELDS)
-OPTIONAL_FIELDS = ("phone", "village_code", "sector", "workstation_id", "source", "post",
+CONTACT_FIELDS = ("phone", "email")  # personal data: never in events, logs or metric labels
+OPTIONAL_FIELDS = ("phone", "email", "village_code", "sector", "workstation_id", "source", "post",
                    "department", "field")
 # Roles tied to one village: whoever manages that village may manage them.
 VILLAGE_ROLES = ("liaison", "village_cadre", "resident_cadre")
@@ -77,7 +78,7 @@ def person_errors(person: dict) -> dict[str, list[str]]:
 def merged_person(current: dict, changes: dict) -> dict:
     """The person after an update, fields the role does not use cleared."""
     person = {**current, **changes}
-    used = set(ROLE_FIELDS.get(person["role"], ())) | {"phone"}
+    used = set(ROLE_FIELDS.get(person["role"], ())) | set(CONTACT_FIELDS)
     if person["role"] in VILLAGE_ROLES:
         used.add("village_code")
     for name in OPTIONAL_FIELDS:

@@ -60,6 +60,7 @@ class Person(Base):
     name: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(20), index=True)
     phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(200), nullable=True)
     village_code: Mapped[str | None] = mapped_column(ForeignKey("village.code"), index=True,
                                                      nullable=True)
     sector: Mapped[str | None] = mapped_column(String(50), nullable=True)

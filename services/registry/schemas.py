@@ -76,6 +76,8 @@ class PersonIn(Schema):
     name = text(100)
     role = one_of(domain.ROLES)
     phone = fields.String(load_default=None, allow_none=True, validate=PHONE)
+    email = fields.Email(load_default=None, allow_none=True, error_messages={
+        "invalid": "电子邮箱格式无效"})
     village_code = digits(12, required=False, load_default=None, allow_none=True)
     sector = text(50, required=False, load_default=None, allow_none=True)
     workstation_id = identifier(required=False, load_default=None, allow_none=True)
@@ -88,6 +90,7 @@ class PersonIn(Schema):
 class PersonUpdate(Schema):
     name = text(100, required=False)
     phone = fields.String(allow_none=True, validate=PHONE)
+    email = fields.Email(allow_none=True, error_messages={"invalid": "电子邮箱格式无效"})
     village_code = digits(12, required=False, allow_none=True)
     sector = text(50, required=False, allow_none=True)
     workstation_id = identifier(required=False, allow_none=True)
@@ -169,6 +172,7 @@ class PersonView(Schema):
     name = fields.String()
     role = fields.String()
     phone = fields.String(allow_none=True, metadata={"description": "仅对有权角色返回"})
+    email = fields.String(allow_none=True, metadata={"description": "仅对有权角色返回"})
     village_code = fields.String(allow_none=True)
     sector = fields.String(allow_none=True)
     workstation_id = fields.String(allow_none=True)

@@ -7,7 +7,7 @@ from services.chassis.store import Database
 from services.chassis.web import ObservableService
 from services.registry import access, commands, importer
 from services.registry import schemas as s
-from services.registry.domain import fen_to_yuan
+from services.registry.domain import CONTACT_FIELDS, fen_to_yuan
 from services.registry.models import Base
 
 
@@ -161,8 +161,9 @@ class RegistryService(ObservableService):
 
     def _person(self, person):
         view = s.PersonView().dump(_row(person))
-        if not access.can_read_phone(self.actor, person.village_code):
-            view.pop("phone", None)
+        if not access.can_read_contacts(self.actor, person.village_code):
+            for name in CONTACT_FIELDS:
+                view.pop(name, None)
         return view
 
     # --- links and trainings ----------------------------------------------------------

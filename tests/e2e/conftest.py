@@ -1,6 +1,7 @@
 """End-to-end tier: the gateway and the services as nameko containers on a real broker,
 each with its own database, driven over real HTTP."""
 
+import importlib
 from dataclasses import dataclass
 
 import pytest
@@ -9,7 +10,6 @@ import requests
 from gateway.service import GatewayService
 from services.chassis.migrations import upgrade
 from services.cli import gateway_transaction, registry_transaction
-from services.registry.service import RegistryService
 from tests.conftest import service_config
 from tests.e2e import district
 
@@ -62,6 +62,8 @@ class System:
     gateway_url: str
     registry_config: dict
     gateway_config: dict
+    database_urls: dict
+    configs: dict
 
     def registry_transaction(self):
         return registry_transaction(self.registry_url)
@@ -70,18 +72,48 @@ class System:
         return gateway_transaction(self.gateway_url)
 
 
+SERVICE_CLASSES = {
+    "registry": "services.registry.service:RegistryService",
+    "meetings": "services.meetings.service:MeetingsService",
+    "petitions": "services.petitions.service:PetitionsService",
+    "supervision": "services.supervision.service:SupervisionService",
+    "notify": "services.notify.service:NotifyService",
+}
+
+
+def _service_class(name: str):
+    module, _, cls = SERVICE_CLASSES[name].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
 @pytest.fixture
-def system(container_factory, rabbit_config, new_database) -> System:
-    """Gateway + registry with the small test district of ``district.py`` loaded."""
-    registry_url, gateway_url = new_database("registry"), new_database("gateway")
-    upgrade("registry", registry_url)
-    upgrade("gateway", gateway_url)
-    built = System(None, registry_url, gateway_url,
-                   service_config(rabbit_config, registry_url),
-                   service_config(rabbit_config, gateway_url, JWT_SECRET=JWT_SECRET))
-    district.seed(built.registry_transaction, built.gateway_transaction)
-    for cls, config in ((RegistryService, built.registry_config),
-                        (GatewayService, built.gateway_config)):
-        container_factory(cls, config).start()
-    built.api = Api(f"http://{built.gateway_config['WEB_SERVER_ADDRESS']}")
-    return built
+def start_system(container_factory, rabbit_config, new_database):
+    """``start_system("meetings", ...)``: the gateway, the registry with the small test district
+    of ``district.py``, and the named services, each with a fresh migrated database.
+    ``extra_config`` adds settings per service name."""
+
+    def start(*names: str, extra_config: dict | None = None) -> System:
+        names = ("registry", *[n for n in names if n != "registry"])
+        urls = {name: new_database(name) for name in (*names, "gateway")}
+        for name, url in urls.items():
+            upgrade(name, url)
+        extra_config = extra_config or {}
+        configs = {name: service_config(rabbit_config, url, **extra_config.get(name, {}))
+                   for name, url in urls.items()}
+        configs["gateway"]["JWT_SECRET"] = JWT_SECRET
+        built = System(None, urls["registry"], urls["gateway"], configs["registry"],
+                       configs["gateway"], urls, configs)
+        district.seed(built.registry_transaction, built.gateway_transaction)
+        for name in names:
+            container_factory(_service_class(name), configs[name]).start()
+        container_factory(GatewayService, configs["gateway"]).start()
+        built.api = Api(f"http://{configs['gateway']['WEB_SERVER_ADDRESS']}")
+        return built
+
+    return start
+
+
+@pytest.fixture
+def system(start_system) -> System:
+    """Gateway + registry with the small test district loaded."""
+    return start_system()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 14:24:28.477961
+Create Date: 2026-11-26 14:30:32.432338
 """
 import sqlalchemy as sa
 from alembic import op
@@ -32,6 +32,11 @@ def upgrade() -> None:
     sa.Column('event_id', sa.String(length=36), nullable=False),
     sa.Column('processed_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('consumer', 'event_id')
+    )
+    op.create_table('once_marker',
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('done_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('key')
     )
     op.create_table('outbox_event',
     sa.Column('position', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -90,6 +95,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('role', sa.String(length=20), nullable=False),
     sa.Column('phone', sa.String(length=20), nullable=True),
+    sa.Column('email', sa.String(length=200), nullable=True),
     sa.Column('village_code', sa.String(length=12), nullable=True),
     sa.Column('sector', sa.String(length=50), nullable=True),
     sa.Column('workstation_id', sa.String(length=40), nullable=True),
@@ -137,6 +143,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_outbox_event_sent_at'))
 
     op.drop_table('outbox_event')
+    op.drop_table('once_marker')
     op.drop_table('inbox_event')
     with op.batch_alter_table('contact_link', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_contact_link_target_code'))
