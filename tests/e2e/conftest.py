@@ -104,7 +104,8 @@ def start_system(container_factory, rabbit_config, new_database):
         built = System(None, urls["registry"], urls["gateway"], configs["registry"],
                        configs["gateway"], urls, configs)
         district.seed(built.registry_transaction, built.gateway_transaction)
-        for name in names:
+        # consumers declare their queues before the registry's relay publishes the seed
+        for name in (*names[1:], "registry"):
             container_factory(_service_class(name), configs[name]).start()
         container_factory(GatewayService, configs["gateway"]).start()
         built.api = Api(f"http://{configs['gateway']['WEB_SERVER_ADDRESS']}")
