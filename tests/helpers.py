@@ -65,3 +65,25 @@ class EventTap:
 
     def close(self):
         self.connection.release()
+
+
+def container_metrics(container):
+    """The ``ContainerMetrics`` of a running container (its own Prometheus registry)."""
+    from services.chassis.metrics import ContainerRegistry
+
+    shared = next(ext for ext in container.extensions if isinstance(ext, ContainerRegistry))
+    return shared.metrics
+
+
+def sample(container, name: str, **labels) -> float:
+    value = container_metrics(container).registry.get_sample_value(name, labels)
+    return value or 0.0
+
+
+def publish_raw(amqp_uri: str, source: str, routing_key: str, envelope: dict) -> None:
+    """Put an envelope on a service's exchange, as its relay (or a redelivery) would."""
+    with Connection(amqp_uri) as connection:
+        producer = connection.Producer(serializer="json")
+        exchange = Exchange(f"{source}.events", type="topic", durable=True)
+        producer.publish(envelope, exchange=exchange, routing_key=routing_key,
+                         declare=[exchange], delivery_mode=2)

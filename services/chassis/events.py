@@ -51,7 +51,10 @@ class EventCatalog:
         if event_type is None:
             raise EventContractError(f"{self.source} has no event type {name!r}")
         schema = event_type.schema()
-        wire = json.loads(json.dumps(schema.dump(data), default=str))
+        try:
+            wire = json.loads(json.dumps(schema.dump(data), default=str))
+        except (TypeError, ValueError) as exc:
+            raise EventContractError(f"{name} data cannot be serialised: {exc}") from exc
         errors = schema.validate(wire)
         unknown = set(data) - set(schema.fields)
         if unknown:
