@@ -87,3 +87,18 @@ def publish_raw(amqp_uri: str, source: str, routing_key: str, envelope: dict) ->
         exchange = Exchange(f"{source}.events", type="topic", durable=True)
         producer.publish(envelope, exchange=exchange, routing_key=routing_key,
                          declare=[exchange], delivery_mode=2)
+
+
+def table_counts(url: str, metadata) -> dict[str, int]:
+    """Rows per table: a request that failed must leave every count as it was."""
+    from sqlalchemy import func, select
+
+    from services.chassis.store import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return {name: connection.execute(select(func.count()).select_from(table)).scalar()
+                    for name, table in metadata.tables.items()}
+    finally:
+        engine.dispose()

@@ -4,7 +4,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-DISTRICT_CODE_LENGTH = 6
 TOWNSHIP_CODE_LENGTH = 9
 VILLAGE_CODE_LENGTH = 12
 
@@ -36,14 +35,6 @@ LINK_KINDS: dict[str, tuple[str, str]] = {
     "workstation_township": ("workstation", "township"),
     "member_village": ("cppcc_member", "village"),
 }
-
-
-def township_code_errors(code: str, district: str | None = None) -> list[str]:
-    if not (code.isdigit() and len(code) == TOWNSHIP_CODE_LENGTH):
-        return ["乡镇代码应为 9 位数字"]
-    if district and not code.startswith(district):
-        return [f"乡镇代码应以本区代码 {district} 开头"]
-    return []
 
 
 def village_code_errors(code: str, township_code: str) -> dict[str, list[str]]:

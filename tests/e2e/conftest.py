@@ -9,7 +9,7 @@ import requests
 
 from gateway.service import GatewayService
 from services.chassis.migrations import upgrade
-from services.cli import gateway_transaction, registry_transaction
+from services.cli import gateway_transaction, load_demo, registry_transaction
 from tests.conftest import service_config
 from tests.e2e import district
 
@@ -32,8 +32,8 @@ class Api:
         assert response.status_code == 200, response.text
         return response.json()["access_token"]
 
-    def as_user(self, username: str | None) -> "AsUser":
-        return AsUser(self, self.token(username) if username else None)
+    def as_user(self, username: str | None, password: str = district.PASSWORD) -> "AsUser":
+        return AsUser(self, self.token(username, password) if username else None)
 
 
 class AsUser:
@@ -89,10 +89,10 @@ def _service_class(name: str):
 @pytest.fixture
 def start_system(container_factory, rabbit_config, new_database):
     """``start_system("meetings", ...)``: the gateway, the registry with the small test district
-    of ``district.py``, and the named services, each with a fresh migrated database.
-    ``extra_config`` adds settings per service name."""
+    of ``district.py`` (or the whole demo district with ``demo=True``), and the named services,
+    each with a fresh migrated database. ``extra_config`` adds settings per service name."""
 
-    def start(*names: str, extra_config: dict | None = None) -> System:
+    def start(*names: str, extra_config: dict | None = None, demo: bool = False) -> System:
         names = ("registry", *[n for n in names if n != "registry"])
         urls = {name: new_database(name) for name in (*names, "gateway")}
         for name, url in urls.items():
@@ -103,7 +103,10 @@ def start_system(container_factory, rabbit_config, new_database):
         configs["gateway"]["JWT_SECRET"] = JWT_SECRET
         built = System(None, urls["registry"], urls["gateway"], configs["registry"],
                        configs["gateway"], urls, configs)
-        district.seed(built.registry_transaction, built.gateway_transaction)
+        if demo:  # the whole demo district, as `make run` loads it
+            load_demo(built.registry_transaction, built.gateway_transaction)
+        else:
+            district.seed(built.registry_transaction, built.gateway_transaction)
         # consumers declare their queues before the registry's relay publishes the seed
         for name in (*names[1:], "registry"):
             container_factory(_service_class(name), configs[name]).start()

@@ -33,7 +33,8 @@ def outbox_rows(url):
 
 def test_a_rolled_back_change_publishes_nothing(registry, registry_config):
     tap = EventTap(registry_config["AMQP_URI"], ("registry",))
-    bad_file = "code,name,kind\n431102101,一镇,township\n431102102,二镇,township\n4311021,坏,township\n"
+    bad_file = ("code,name,kind\n431102101,一镇,township\n431102102,二镇,township\n"
+                "4311021,坏,township\n")
     with rpc_as(registry_config) as rpc:
         with pytest.raises(ValidationFailed):
             rpc.registry.import_csv(data={"kind": "townships", "csv": bad_file})

@@ -17,12 +17,6 @@ def test_village_code_shape_and_prefix(code, township, errors):
     assert domain.village_code_errors(code, township) == errors
 
 
-def test_township_code_must_be_nine_digits_in_the_district():
-    assert domain.township_code_errors("431102102") == []
-    assert domain.township_code_errors("4311021") == ["乡镇代码应为 9 位数字"]
-    assert domain.township_code_errors("431103102", "431102") == ["乡镇代码应以本区代码 431102 开头"]
-
-
 @pytest.mark.parametrize("person, missing", [
     ({"role": "liaison", "village_code": "431102102016", "source": "grid_worker"}, set()),
     ({"role": "liaison"}, {"village_code", "source"}),
