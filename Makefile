@@ -27,6 +27,7 @@ run: install
 	@$(BIN)/honcho start -f Procfile
 
 test: install
+	$(BIN)/ruff check .
 	@$(BIN)/python -m tests.preflight
 	$(BIN)/pytest $(PYTEST_ARGS)
 
