@@ -125,9 +125,11 @@ def cmd_import(args) -> None:
                              f"{done}/{total} 行")
             sys.stderr.flush()
 
-    with _registry_transaction() as tx:
-        result = importer.import_csv(tx, system_actor("cli"), args.kind, text, progress)
-    sys.stderr.write("\n")
+    try:
+        with _registry_transaction() as tx:
+            result = importer.import_csv(tx, system_actor("cli"), args.kind, text, progress)
+    finally:
+        sys.stderr.write("\n")
     print(f"{args.kind}: {result['rows']} 行, 新增 {result['created']}, 更新 {result['updated']}, "
           f"未变 {result['unchanged']}")
 

@@ -64,6 +64,7 @@ class System:
     gateway_config: dict
     database_urls: dict
     configs: dict
+    containers: dict
 
     def registry_transaction(self):
         return registry_transaction(self.registry_url)
@@ -102,15 +103,17 @@ def start_system(container_factory, rabbit_config, new_database):
                    for name, url in urls.items()}
         configs["gateway"]["JWT_SECRET"] = JWT_SECRET
         built = System(None, urls["registry"], urls["gateway"], configs["registry"],
-                       configs["gateway"], urls, configs)
+                       configs["gateway"], urls, configs, {})
         if demo:  # the whole demo district, as `make run` loads it
             load_demo(built.registry_transaction, built.gateway_transaction)
         else:
             district.seed(built.registry_transaction, built.gateway_transaction)
         # consumers declare their queues before the registry's relay publishes the seed
         for name in (*names[1:], "registry"):
-            container_factory(_service_class(name), configs[name]).start()
-        container_factory(GatewayService, configs["gateway"]).start()
+            built.containers[name] = container_factory(_service_class(name), configs[name])
+            built.containers[name].start()
+        built.containers["gateway"] = container_factory(GatewayService, configs["gateway"])
+        built.containers["gateway"].start()
         built.api = Api(f"http://{configs['gateway']['WEB_SERVER_ADDRESS']}")
         return built
 

@@ -209,3 +209,10 @@ def test_phones_only_for_roles_that_need_them(system):
     assert "phone" not in system.api.as_user("officer2").get("/people/L1").json()
     assert "phone" not in system.api.as_user("member1").get("/people/L1").json()
     assert "phone" not in system.api.as_user("liaison1").get("/people/L1").json()
+
+
+def test_a_service_that_is_down_is_a_503_not_a_hang(start_system):
+    system = start_system(extra_config={"gateway": {"RPC_TIMEOUT": 2}})
+    admin = system.api.as_user("admin")
+    system.containers["registry"].stop()
+    assert_problem(admin.get("/villages"), 503)
