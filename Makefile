@@ -10,7 +10,7 @@ install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade 'pip>=24' 'setuptools<82'
+	$(BIN)/pip install --quiet --upgrade 'pip>=24' 'setuptools<81'
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 

@@ -5,20 +5,28 @@ from datetime import timedelta
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gateway.models import Account
+from gateway.models import Account, LoginFailure
 from services.chassis import clock
 from services.chassis.actor import Actor
-from services.chassis.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from services.chassis.errors import (
+    Conflict,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+    ValidationFailed,
+)
 
 ROLES = ("district_admin", "township_officer", "liaison", "cppcc_member",
          "discipline_inspector", "department_officer")
 AUDIENCE = "yuelihui-api"
 TOKEN_LIFETIME = timedelta(hours=1)
 MIN_PASSWORD = 8
+MAX_FAILURES = 5  # failed logins per username within FAILURE_WINDOW before logins are refused
+FAILURE_WINDOW = timedelta(minutes=15)
 
 _hasher = PasswordHasher()
 # verifying against this when the user does not exist keeps timing alike for both cases
@@ -80,6 +88,22 @@ def authenticate(session: Session, username: str, password: str) -> Account:
     if account is None or not account.active:
         raise Unauthenticated("用户名或密码错误")
     return account
+
+
+def refuse_if_throttled(session: Session, username: str) -> None:
+    """Guessing passwords: after MAX_FAILURES in FAILURE_WINDOW the username is refused."""
+    since = clock.now() - FAILURE_WINDOW
+    failures = session.scalar(select(func.count()).select_from(LoginFailure).where(
+        LoginFailure.username == username, LoginFailure.failed_at >= since))
+    if failures >= MAX_FAILURES:
+        minutes = int(FAILURE_WINDOW.total_seconds() // 60)
+        raise RateLimited(f"登录失败次数过多, 请 {minutes} 分钟后再试")
+
+
+def record_failure(session: Session, username: str) -> None:
+    session.execute(delete(LoginFailure).where(
+        LoginFailure.failed_at < clock.now() - FAILURE_WINDOW))
+    session.add(LoginFailure(username=username, failed_at=clock.now()))
 
 
 def issue_token(account: Account, secret: str) -> dict:

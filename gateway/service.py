@@ -102,10 +102,16 @@ class GatewayService(ObservableService):
     def _local(self, route: Route, actor: Actor, kwargs: dict):
         """The few endpoints the gateway answers itself."""
         if route.path == "/auth/token":
-            with self.db.transaction() as tx:
-                account = accounts.authenticate(tx.session, kwargs["data"]["username"],
-                                                kwargs["data"]["password"])
-                return accounts.issue_token(account, self.config["JWT_SECRET"])
+            username, password = kwargs["data"]["username"], kwargs["data"]["password"]
+            with self.db.reading() as session:
+                accounts.refuse_if_throttled(session, username)
+                try:
+                    account = accounts.authenticate(session, username, password)
+                except Unauthenticated:
+                    with self.db.transaction() as tx:
+                        accounts.record_failure(tx.session, username)
+                    raise
+            return accounts.issue_token(account, self.config["JWT_SECRET"])
         if route.path == "/me":
             return {"username": actor.username, "roles": list(actor.roles),
                     "person_id": actor.person_id, "townships": list(actor.townships),

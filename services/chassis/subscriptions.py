@@ -16,6 +16,7 @@ from functools import partial
 import eventlet
 from kombu import Connection, Exchange, Queue
 from kombu.pools import producers
+from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer
 
 from services.chassis.events import exchange_name
@@ -89,7 +90,10 @@ class EventSubscription(Consumer):
 
     def _retry_later(self, body, message, attempt, delay):
         eventlet.sleep(delay)
-        self._spawn(body, message, attempt)
+        try:
+            self._spawn(body, message, attempt)
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)  # another instance will take it
 
     def _count(self, consumer, outcome):
         self.metrics.consumed.labels(self.metrics.service, consumer, outcome).inc()

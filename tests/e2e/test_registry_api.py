@@ -216,3 +216,22 @@ def test_a_service_that_is_down_is_a_503_not_a_hang(start_system):
     admin = system.api.as_user("admin")
     system.containers["registry"].stop()
     assert_problem(admin.get("/villages"), 503)
+
+
+def test_password_guessing_is_throttled_per_username(system):
+    from datetime import timedelta
+
+    from services.chassis import clock
+
+    def login(username, password):
+        return system.api.http.post(system.api.url("/auth/token"),
+                                    json={"username": username, "password": password})
+
+    for _ in range(5):
+        assert login("officer1", "guess-guess").status_code == 401
+    refused = login("officer1", "test-password-1")  # even the right password, for a while
+    body = assert_problem(refused, 429)
+    assert "15 分钟" in body["detail"]
+    assert login("officer2", "test-password-1").status_code == 200  # others are unaffected
+    clock.advance(timedelta(minutes=16))
+    assert login("officer1", "test-password-1").status_code == 200
