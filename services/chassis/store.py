@@ -253,6 +253,13 @@ class Database(DependencyProvider):
             connection.exec_driver_sql("SELECT 1")
 
 
+def paginate(session: Session, query, page: int, page_size: int) -> tuple[list, int]:
+    """One page of an ordered query (1-based) and the total number of rows it matches."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = session.execute(query.offset((page - 1) * page_size).limit(page_size)).all()
+    return rows, total
+
+
 def outbox_status(engine: Engine, outbox: Table) -> tuple[int, float]:
     """(unsent rows, age in seconds of the oldest unsent row)."""
     with engine.connect() as connection:

@@ -6,12 +6,12 @@ it checks access, applies the domain rules, writes, and publishes events through
 
 import uuid
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from services.chassis.actor import Actor
 from services.chassis.errors import Conflict, NotFound, ValidationFailed
-from services.chassis.store import Transaction
+from services.chassis.store import Transaction, paginate
 from services.registry import access, domain
 from services.registry.models import (
     ContactLink,
@@ -124,9 +124,7 @@ def list_villages(session: Session, township: str | None, q: str | None, page: i
         query = query.where(Village.township_code == township)
     if q:
         query = query.where(Village.name.contains(q, autoescape=True))
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.execute(query.order_by(Village.code).offset((page - 1) * page_size)
-                           .limit(page_size)).all()
+    rows, total = paginate(session, query.order_by(Village.code), page, page_size)
     return [(village, township_name) for village, township_name in rows], total
 
 
@@ -299,10 +297,8 @@ def list_people(session: Session, actor: Actor, village: str | None, role: str |
         query = query.where(Person.name.contains(q, autoescape=True))
     if not include_inactive:
         query = query.where(Person.active.is_(True))
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    people = session.scalars(query.order_by(Person.id).offset((page - 1) * page_size)
-                             .limit(page_size))
-    return list(people), total
+    rows, total = paginate(session, query.order_by(Person.id), page, page_size)
+    return [person for (person,) in rows], total
 
 
 # --- contact links ------------------------------------------------------------------------
@@ -402,9 +398,9 @@ def list_trainings(session: Session, township: str | None, page: int, page_size:
     query = select(Training)
     if township:
         query = query.where(Training.township_code == township)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    trainings = list(session.scalars(query.order_by(Training.held_on, Training.id)
-                                     .offset((page - 1) * page_size).limit(page_size)))
+    rows, total = paginate(session, query.order_by(Training.held_on, Training.id), page,
+                           page_size)
+    trainings = [training for (training,) in rows]
     attendees: dict[str, list[str]] = {}
     for training_id, person_id in session.execute(
             select(TrainingAttendee.training_id, TrainingAttendee.person_id)
