@@ -195,8 +195,13 @@ class Store:
             inbox.c.consumer == consumer, inbox.c.event_id == event_id)).first()
         if seen:
             raise AlreadyProcessed(event_id)
-        session.execute(insert(inbox).values(consumer=consumer, event_id=event_id,
-                                             processed_at=clock.now()))
+        try:
+            # two deliveries of one event at once: the second waits for the first, then fails
+            with session.begin_nested():
+                session.execute(insert(inbox).values(consumer=consumer, event_id=event_id,
+                                                     processed_at=clock.now()))
+        except IntegrityError as exc:
+            raise AlreadyProcessed(event_id) from exc
         self._inbox_recorded = True
 
 
