@@ -60,6 +60,7 @@ class DisputeRisk(Schema):
 PETITIONS = EventCatalog("petitions")
 PETITIONS.register("petition.assigned", PetitionAssigned, "test-local")
 PETITIONS.register("petition.due_soon", PetitionDue, "test-local")
+PETITIONS.register("petition.overdue", PetitionDue, "test-local")
 PETITIONS.register("dispute.risk_raised", DisputeRisk, "test-local")
 SUPERVISION = EventCatalog("supervision")
 SUPERVISION.register("clue.referred", ClueReferred, "test-local")
