@@ -25,7 +25,7 @@ RULES: dict[str, Rule] = {
     # --- petitions ------------------------------------------------------------------------
     "petition.assigned": Rule(
         "petitions", NORMAL, (person("assignee_id"),),
-        reads=("petition_id", "due_date")),
+        reads=("petition_id", "village_code", "due_date")),
     "petition.due_soon": Rule(
         "petitions", HIGH, (person("assignee_id"), township_officer()),
         reads=("petition_id", "due_date")),
