@@ -33,14 +33,14 @@ class InboxPage(Schema):
     page_size = fields.Integer()
 
 
-class ChannelList(fields.List):
+class NotifyChannelList(fields.List):
     def __init__(self, **kwargs):
         super().__init__(one_of(domain.CHANNELS), validate=validate.Length(
             min=1, max=len(domain.CHANNELS), error="应列出 1 到 4 个渠道"), **kwargs)
 
 
-class PreferenceIn(Schema):
-    channels = fields.Dict(keys=one_of(domain.PRIORITIES), values=ChannelList(),
+class NotifyPreferenceIn(Schema):
+    channels = fields.Dict(keys=one_of(domain.PRIORITIES), values=NotifyChannelList(),
                            load_default=dict)
     quiet_start = fields.String(load_default=None, allow_none=True, validate=CLOCK_TIME)
     quiet_end = fields.String(load_default=None, allow_none=True, validate=CLOCK_TIME)
@@ -51,7 +51,7 @@ class PreferenceIn(Schema):
             raise ValidationError({"quiet_end": ["免打扰时段应同时给出开始和结束时间"]})
 
 
-class PreferenceView(Schema):
+class NotifyPreferenceView(Schema):
     person_id = fields.String()
     channels = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
     quiet_start = fields.String(allow_none=True)
@@ -122,7 +122,7 @@ class WebhookDeliveryPage(Schema):
     page_size = fields.Integer()
 
 
-class FailureQuery(PageQuery):
+class NotifyPageQuery(PageQuery):
     pass
 
 
@@ -145,6 +145,6 @@ class FailedDeliveryPage(Schema):
     page_size = fields.Integer()
 
 
-class DeliveryRetried(Schema):
+class NotifyDeliveryRetried(Schema):
     id = fields.Integer()
     status = fields.String()

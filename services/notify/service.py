@@ -85,7 +85,6 @@ class NotifyService(ObservableService):
         self._on_event("registry", envelope)
 
     def _on_event(self, source: str, envelope: dict) -> None:
-        self.telemetry.lag.labels(source).observe(seconds_since(event_time(envelope)))
         settings, now = self.outlets.settings, self.clock.now()
         the_plan = commands.plan(envelope)
         with self.db.reading() as session:
@@ -96,15 +95,20 @@ class NotifyService(ObservableService):
             commands.forget(tx.session, envelope)
             commands.store_fetched(tx.session, people, villages, now)
             recorded = commands.record_event(tx, the_plan, settings, now)
+        # applied once: a redelivered copy stopped at the inbox above and is not observed
+        self.telemetry.lag.labels(source).observe(seconds_since(event_time(envelope)))
         for channel, priority, outcome in recorded.outcomes:
             self.telemetry.notifications.labels(channel, priority, outcome).inc()
             if channel == domain.INBOX:
                 self.telemetry.latency.labels(channel).observe(
                     seconds_since(event_time(envelope)))
-        if recorded.deliveries:
-            self._deliver()
-        if recorded.webhooks:
-            self._deliver_webhooks()
+        try:  # at once rather than at the next tick; the timer catches up on any failure
+            if recorded.deliveries:
+                self._deliver()
+            if recorded.webhooks:
+                self._deliver_webhooks()
+        except Exception:  # noqa: BLE001 - the event is recorded; delivery is the timer's job
+            log.exception("immediate delivery after event %s failed", envelope.get("id"))
 
     def _fetch(self, person_ids: set[str], village_codes: set[str]) -> tuple[dict, dict]:
         """Contacts from the registry (system actor: phones and e-mail addresses)."""
@@ -260,7 +264,7 @@ class NotifyService(ObservableService):
 
     @rpc
     def set_preferences(self, data):
-        data = load(s.PreferenceIn(), data)
+        data = load(s.NotifyPreferenceIn(), data)
         with self.db.transaction() as tx:
             preference = commands.set_preference(tx, self.actor.person_id, data,
                                                  self.clock.now())
@@ -293,7 +297,7 @@ class NotifyService(ObservableService):
     @rpc
     def list_webhook_deliveries(self, subscription_id, query=None):
         self.actor.require("district_admin")
-        query = load(s.FailureQuery(), query)
+        query = load(s.NotifyPageQuery(), query)
         with self.db.reading() as session:
             rows, total = commands.webhook_deliveries(session, subscription_id, query["page"],
                                                       query["page_size"])
@@ -305,7 +309,7 @@ class NotifyService(ObservableService):
     @rpc
     def list_failures(self, query=None):
         self.actor.require("district_admin")
-        query = load(s.FailureQuery(), query)
+        query = load(s.NotifyPageQuery(), query)
         with self.db.reading() as session:
             rows, total = commands.list_failures(session, query["page"], query["page_size"])
         return s.FailedDeliveryPage().dump({"items": [_row(r) for r in rows], "total": total,
@@ -318,7 +322,7 @@ class NotifyService(ObservableService):
         delivery_id = _int_id(delivery_id)
         with self.db.transaction() as tx:
             row = commands.retry_failure(tx, delivery_id, self.clock.now())
-        return s.DeliveryRetried().dump(row)
+        return s.NotifyDeliveryRetried().dump(row)
 
 
 def _row(record) -> dict:
@@ -331,9 +335,9 @@ def _inbox_view(item) -> dict:
 
 def _preference_view(person_id, preference) -> dict:
     if preference is None:
-        return s.PreferenceView().dump({"person_id": person_id, "channels": {},
+        return s.NotifyPreferenceView().dump({"person_id": person_id, "channels": {},
                                         "quiet_start": None, "quiet_end": None})
-    return s.PreferenceView().dump(_row(preference))
+    return s.NotifyPreferenceView().dump(_row(preference))
 
 
 def _int_id(value) -> int:
