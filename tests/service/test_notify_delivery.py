@@ -117,7 +117,8 @@ def test_failed_email_is_retried_then_dead_and_can_be_retried_by_an_operator(
     assert [(f["channel"], f["attempts"], f["recipient"]) for f in failures] == [
         ("email", 3, "person:P2")]
     assert "p2@example.test" not in failures[0]["last_error"]
-    samples = scrape(config)
+    samples = wait_for(lambda: (s := scrape(config)) and metric(
+        s, "yuelihui_notify_dead_letters_total", channel="email") == 1 and s)
     assert metric(samples, "yuelihui_notify_delivery_retries_total", channel="email") == 2
     assert metric(samples, "yuelihui_notify_dead_letters_total", channel="email") == 1
     assert metric(samples, "yuelihui_notify_notifications_total", channel="email",
