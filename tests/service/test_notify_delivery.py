@@ -213,3 +213,29 @@ def test_recording_the_same_event_twice_adds_nothing_the_second_time(database_ur
         rows = connection.execute(Delivery.__table__.select()).all()
     assert sorted(row.channel for row in rows) == ["email", "sms"]
     engine.dispose()
+
+
+def test_role_recipients_see_only_their_jurisdiction_and_clues_only_reach_inspectors(notify):
+    from tests.service.notify_support import PETITIONS as P
+
+    admin = Actor(roles=("district_admin",), username="admin")
+    inspector = Actor(roles=("discipline_inspector",), username="inspector")
+    other = Actor(roles=("township_officer",), username="o2", townships=("431102102",))
+    for level, dispute in (("early_signs", "D-1"), ("mass_incident", "D-2")):
+        publish(notify["AMQP_URI"], P, P.envelope("dispute.risk_raised", f"dispute/{dispute}", {
+            "dispute_id": dispute, "village_code": V1, "risk_level": level}))
+    publish(notify["AMQP_URI"], SUPERVISION, SUPERVISION.envelope(
+        "clue.referred", "clue/C-9", {"clue_id": "C-9", "reference_no": "LX-9"}))
+
+    def inbox(who):
+        with rpc_as(notify, who) as rpc:
+            return rpc.notify.list_inbox()["items"]
+    wait_for(lambda: metric(scrape(notify), "yuelihui_events_consumed_total",
+                            consumer="notify.on_petitions_event", outcome="applied") == 2)
+    wait_for(lambda: inbox(inspector))
+    urgent = inbox(OFFICER)
+    assert [(i["title"], i["priority"]) for i in urgent] == [
+        ("紧急: 矛盾纠纷风险升级 一村", "urgent")]
+    assert [i["title"] for i in inbox(admin)] == ["紧急: 矛盾纠纷风险升级 一村"]
+    assert inbox(other) == []
+    assert [i["title"] for i in inbox(inspector)] == ["问题线索移交: LX-9"]
