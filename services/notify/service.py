@@ -167,8 +167,9 @@ class NotifyService(ObservableService):
                 except channels.DeliveryFailed as exc:
                     error = str(exc)
                 except Exception as exc:  # noqa: BLE001 - a channel bug must not stop the rest
-                    error = channels.describe(exc)
-                    log.exception("delivery %s on %s failed", job.id, job.channel)
+                    error = channels.describe(exc)  # its type only: messages may hold addresses
+                    log.error("delivery %s on %s failed unexpectedly: %s", job.id, job.channel,
+                              error)
                 metrics.attempts.labels(job.channel, "ok" if error is None else "failed").inc()
             with self.db.transaction() as tx:
                 outcome = commands.finish_delivery(tx, job, error, settings, self.clock.now())
