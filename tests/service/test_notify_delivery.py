@@ -239,3 +239,27 @@ def test_role_recipients_see_only_their_jurisdiction_and_clues_only_reach_inspec
     assert [i["title"] for i in inbox(admin)] == ["紧急: 矛盾纠纷风险升级 一村"]
     assert inbox(other) == []
     assert [i["title"] for i in inbox(inspector)] == ["问题线索移交: LX-9"]
+
+
+def test_person_and_contact_events_drop_the_cached_entries(notify, database_url):
+    from services.notify.models import CachedPerson, CachedVillage
+    from services.registry.schemas import EVENTS as REGISTRY
+
+    engine = make_engine(database_url)
+
+    def cached():
+        with engine.connect() as connection:
+            people = [r[0] for r in connection.execute(CachedPerson.__table__.select()
+                                                       .with_only_columns(CachedPerson.person_id))]
+            villages = [r[0] for r in connection.execute(
+                CachedVillage.__table__.select().with_only_columns(CachedVillage.village_code))]
+        return sorted(people), villages
+    assert cached() == (["P1", "P2"], [V1])
+    publish(notify["AMQP_URI"], REGISTRY, REGISTRY.envelope("contact.linked", f"village/{V1}", {
+        "kind": "member_village", "subject_id": "M9", "target_code": V1}))
+    wait_for(lambda: cached() == (["P1", "P2"], []))
+    publish(notify["AMQP_URI"], REGISTRY, REGISTRY.envelope("person.updated", "person/P2", {
+        "person_id": "P2", "role": "village_cadre", "village_code": V1, "active": True,
+        "changed": ["email"]}))
+    wait_for(lambda: cached() == (["P1"], []))
+    engine.dispose()
