@@ -54,10 +54,10 @@ def person_errors(people: dict, field: str, person_id: str | None,
 
 # --- villages (local copy) ---------------------------------------------------------------
 
-def upsert_village(tx: Transaction, data: dict) -> None:
+def upsert_village(tx: Transaction, data: dict, now: datetime) -> None:
     village = tx.session.get(Village, data["code"])
     if village is None:
-        tx.session.add(Village(**data))
+        tx.session.add(Village(**data, since_month=domain.month_of(now)))
         return
     for name, value in data.items():
         setattr(village, name, value)
@@ -684,7 +684,7 @@ def mark_missed(db, now: datetime) -> int:
         villages, held, _, _ = month_facts(session, month)
     marked = 0
     for record in villages:
-        if record.code in held:
+        if record.code in held or record.since_month > month:
             continue
         with db.transaction() as tx:
             s = tx.session

@@ -32,6 +32,8 @@ class Village(Base):
     name: Mapped[str] = mapped_column(String(50))
     township_code: Mapped[str] = mapped_column(String(9), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the month the copy first knew the village: no meeting is expected before it
+    since_month: Mapped[str] = mapped_column(String(7))
 
 
 class Topic(Base):

@@ -36,7 +36,7 @@ class MeetingsService(ObservableService):
     def on_village(self, envelope):
         data = load(s.VillageChanged(), envelope["data"])
         with self.db.transaction() as tx:
-            commands.upsert_village(tx, data)
+            commands.upsert_village(tx, data, self.clock.now())
 
     @subscribe("petitions", "petition.referred_to_meeting")
     def on_petition_referred(self, envelope):

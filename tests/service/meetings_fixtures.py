@@ -13,9 +13,10 @@ from services.chassis.events import EventCatalog
 from services.chassis.migrations import upgrade
 from services.chassis.store import OUTBOX, make_engine, transaction
 from services.meetings import schemas as ms
-from services.meetings.models import Base
+from services.meetings.models import Base, Village
 from services.meetings.service import MeetingsService
 from services.registry import importer
+from services.registry.demo import COLUMNS, demo_rows
 from services.registry.service import RegistryService
 from tests.conftest import service_config
 from tests.e2e.district import CSV, V1, V2, V3
@@ -36,8 +37,26 @@ SUPERVISION = EventCatalog("supervision")
 SUPERVISION.register("matter.referred_to_meeting", ms.MatterReferred, "test publisher")
 
 
-def seed_registry(url: str, kinds=("townships", "villages", "workstations", "people", "links"),
-                  csv=CSV) -> None:
+KINDS = ("townships", "villages", "workstations", "people", "links")
+
+
+def demo_csv(kinds=("townships", "villages")) -> dict[str, str]:
+    """The demo district (334 villages) as CSV text per kind."""
+    import csv
+    import io
+
+    texts = {}
+    for kind, rows in demo_rows().items():
+        if kind in kinds:
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=COLUMNS[kind])
+            writer.writeheader()
+            writer.writerows(rows)
+            texts[kind] = buffer.getvalue()
+    return texts
+
+
+def seed_registry(url: str, kinds=KINDS, csv=CSV) -> None:
     from services.registry.models import Base as RegistryBase
     from services.registry.schemas import EVENTS
 
@@ -102,12 +121,13 @@ class MeetingsDb:
 def meetings_system(container_factory, rabbit_config, new_database):
     """Registry (test district) + ``instances`` meetings containers on one database."""
 
-    def start(instances: int = 1, seed: bool = True, **extra):
+    def start(instances: int = 1, csv=None, **extra):
+        """``csv``: the registry's rows per kind (default: the small test district)."""
+        csv = csv or CSV
         registry_url, meetings_url = new_database("registry"), new_database("meetings")
         upgrade("registry", registry_url)
         upgrade("meetings", meetings_url)
-        if seed:
-            seed_registry(registry_url)
+        seed_registry(registry_url, [kind for kind in KINDS if kind in csv], csv)
         config = service_config(rabbit_config, meetings_url,
                                 MEETINGS={**QUORUM, **extra.pop("meetings", {})}, **extra)
         containers = []
@@ -120,10 +140,8 @@ def meetings_system(container_factory, rabbit_config, new_database):
         registry_config = service_config(rabbit_config, registry_url)
         container_factory(RegistryService, registry_config).start()
         db = MeetingsDb(meetings_url)
-        if seed:
-            from services.meetings.models import Village
-
-            wait_for(lambda: db.count(Village) == 3)
+        villages = csv["villages"].strip().count("\n")
+        wait_for(lambda: db.count(Village) == villages, timeout=30)
         return config, containers, db
 
     return start
@@ -136,4 +154,4 @@ def at(text: str) -> datetime:
 
 
 __all__ = ["LIAISON1", "LIAISON2", "MEMBER1", "OFFICER1", "PETITIONS", "SUPERVISION", "V1",
-           "V2", "V3", "at", "meetings_system", "publish", "seed_registry"]
+           "V2", "V3", "at", "demo_csv", "meetings_system", "publish", "seed_registry"]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 14:38:05.997980
+Create Date: 2026-11-26 14:41:51.571485
 """
 import sqlalchemy as sa
 from alembic import op
@@ -45,6 +45,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=50), nullable=False),
     sa.Column('township_code', sa.String(length=9), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('since_month', sa.String(length=7), nullable=False),
     sa.PrimaryKeyConstraint('code')
     )
     with op.batch_alter_table('village', schema=None) as batch_op:
