@@ -143,7 +143,7 @@ def vet_topic(tx: Transaction, actor: Actor, topic_id: str, data: dict) -> Topic
         domain.require_topic_transition(topic.state, "merged")
         if target.state not in ("proposed", "accepted", "deferred", "scheduled"):
             raise Conflict(f"目标议题当前状态为「{domain.TOPIC_STATE_NAMES[target.state]}」"
-                           f"({target.state}), 不能并入", {"state": target.state})
+                           f"({target.state}), 不能并入", {"state": [target.state]})
         topic.state, topic.merged_into = "merged", target.id
         target.supporters += topic.supporters
         tx.publish("topic.merged", f"topic/{topic.id}", {
@@ -158,7 +158,7 @@ def support_topic(tx: Transaction, actor: Actor, topic_id: str, count: int) -> T
     access.require_manage(actor, topic.village_code)
     if topic.state in ("merged", "rejected"):
         raise Conflict(f"议题当前状态为「{domain.TOPIC_STATE_NAMES[topic.state]}」"
-                       f"({topic.state}), 不能再附议", {"state": topic.state})
+                       f"({topic.state}), 不能再附议", {"state": [topic.state]})
     topic.supporters += count
     return topic
 
@@ -224,7 +224,7 @@ def schedule_meeting(tx: Transaction, actor: Actor, village_code: str, data: dic
         with s.begin_nested():
             s.flush()
     except IntegrityError:
-        raise Conflict(f"该村 {month} 已有例会", {"state": "scheduled"}) from None
+        raise Conflict(f"该村 {month} 已有例会", {"state": ["scheduled"]}) from None
     tx.publish("meeting.scheduled", f"meeting/{meeting.id}", meeting_event(meeting))
     return meeting
 
@@ -235,10 +235,10 @@ def _require_regular_slot_free(s: Session, village_code: str, month: str) -> Non
         state = existing.state
         raise Conflict(f"该村 {month} 已有例会({existing.id}), 其状态为「"
                        f"{domain.MEETING_STATE_NAMES[state]}」({state}); 取消后方可另行安排",
-                       {"state": state, "meeting_id": existing.id})
+                       {"state": [state], "meeting_id": [existing.id]})
     missed = s.get(MissedMonth, (village_code, month))
     if missed is not None and missed.marked:
-        raise Conflict(f"该村 {month} 已记为未召开例会", {"state": "missed"})
+        raise Conflict(f"该村 {month} 已记为未召开例会", {"state": ["missed"]})
 
 
 def cancel_meeting(tx: Transaction, actor: Actor, meeting_id: str, reason: str) -> Meeting:
@@ -270,7 +270,7 @@ def set_agenda(tx: Transaction, actor: Actor, meeting_id: str, items: list[dict]
     access.require_manage(actor, meeting.village_code)
     if meeting.state != "scheduled":
         raise Conflict(f"会议当前状态为「{domain.MEETING_STATE_NAMES[meeting.state]}」"
-                       f"({meeting.state}), 不能修改议程", {"state": meeting.state})
+                       f"({meeting.state}), 不能修改议程", {"state": [meeting.state]})
     errors: dict = {}
     topics = []
     for index, item in enumerate(items):
@@ -282,7 +282,7 @@ def set_agenda(tx: Transaction, actor: Actor, meeting_id: str, items: list[dict]
         if not on_this and not domain.is_candidate(topic.state, topic.last_deferred_month,
                                                    meeting.month):
             raise Conflict(f"议题 {topic.id} 当前状态为「{domain.TOPIC_STATE_NAMES[topic.state]}」"
-                           f"({topic.state}), 不能列入本次议程", {"state": topic.state})
+                           f"({topic.state}), 不能列入本次议程", {"state": [topic.state]})
         for expert in item["experts"]:
             errors.update({f"items.{index}.experts": reasons for reasons in person_errors(
                 people, "experts", expert, ("expert",)).values()})
@@ -314,7 +314,7 @@ def record_attendance(tx: Transaction, actor: Actor, meeting_id: str, data: dict
     access.require_follow(actor, meeting.village_code)
     if meeting.state != "scheduled":
         raise Conflict(f"会议当前状态为「{domain.MEETING_STATE_NAMES[meeting.state]}」"
-                       f"({meeting.state}), 不能再签到", {"state": meeting.state})
+                       f"({meeting.state}), 不能再签到", {"state": [meeting.state]})
     errors: dict = {}
     for index, attendee in enumerate(data["attendees"]):
         for reasons in person_errors(people, "person_id", attendee["person_id"]).values():
@@ -346,19 +346,19 @@ def hold_meeting(tx: Transaction, actor: Actor, meeting_id: str, minutes: str,
     agenda = _agenda(s, meeting.id)
     if not agenda:
         raise Conflict("会议尚无议程, 不能记录为已召开(当前状态: scheduled)",
-                       {"state": meeting.state, "agenda": ["议程为空"]})
+                       {"state": [meeting.state], "agenda": ["议程为空"]})
     if domain.local_day(now) < domain.local_day(meeting.starts_at):
         raise Conflict("会议日期未到, 不能记录为已召开(当前状态: scheduled)",
-                       {"state": meeting.state})
+                       {"state": [meeting.state]})
     missed = s.get(MissedMonth, (meeting.village_code, meeting.month))
     if meeting.kind == "regular" and missed is not None and missed.marked:
-        raise Conflict(f"该村 {meeting.month} 已记为未召开例会", {"state": "missed"})
+        raise Conflict(f"该村 {meeting.month} 已记为未召开例会", {"state": ["missed"]})
     attendees = _attendees(s, meeting.id)
     shortfalls = domain.quorum_shortfalls(quorum, [a.role for a in attendees],
                                           meeting.villager_representatives)
     if shortfalls:
         raise Conflict("未达到法定到会要求: " + "; ".join(shortfalls),
-                       {"state": meeting.state, "quorum": shortfalls})
+                       {"state": [meeting.state], "quorum": shortfalls})
     meeting.state, meeting.minutes, meeting.held_at = "held", minutes, now
     for item in agenda:
         topic = s.get(Topic, item.topic_id)
@@ -380,7 +380,7 @@ def record_outcomes(tx: Transaction, actor: Actor, meeting_id: str, items: list[
     access.require_manage(actor, meeting.village_code)
     if meeting.state != "held":
         raise Conflict(f"会议当前状态为「{domain.MEETING_STATE_NAMES[meeting.state]}」"
-                       f"({meeting.state}), 召开后方可记录议题结果", {"state": meeting.state})
+                       f"({meeting.state}), 召开后方可记录议题结果", {"state": [meeting.state]})
     errors: dict = {}
     updates = []
     for index, item in enumerate(items):
@@ -417,7 +417,7 @@ def disclose_meeting(tx: Transaction, actor: Actor, meeting_id: str, now: dateti
     pending = [item.topic_id for item in agenda if item.outcome is None]
     if pending:
         raise Conflict(f"尚有 {len(pending)} 个议题未记录结果, 不能公开(当前状态: held)",
-                       {"state": meeting.state, "topics": pending})
+                       {"state": [meeting.state], "topics": pending})
     meeting.state, meeting.disclosed_at = "disclosed", now
     resolutions = s.scalars(select(Resolution.id).where(Resolution.meeting_id == meeting.id)
                             .order_by(Resolution.adopted_at, Resolution.id))
@@ -520,7 +520,7 @@ def adopt_resolution(tx: Transaction, actor: Actor, meeting_id: str, data: dict,
     access.require_manage(actor, meeting.village_code)
     if meeting.state not in ("held", "disclosed"):
         raise Conflict(f"会议当前状态为「{domain.MEETING_STATE_NAMES[meeting.state]}」"
-                       f"({meeting.state}), 召开后方可形成议定事项", {"state": meeting.state})
+                       f"({meeting.state}), 召开后方可形成议定事项", {"state": [meeting.state]})
     if s.get(AgendaItem, (meeting.id, data["topic_id"])) is None:
         _fail({"topic_id": ["该议题不在本次议程中"]})
     errors = person_errors(people, "owner_person_id", data["owner_person_id"])
@@ -531,7 +531,7 @@ def adopt_resolution(tx: Transaction, actor: Actor, meeting_id: str, data: dict,
     if topic.state != "agreed":
         raise Conflict(f"议题当前状态为「{domain.TOPIC_STATE_NAMES[topic.state]}」"
                        f"({topic.state}), 只有已议定的议题可以形成议定事项",
-                       {"state": topic.state})
+                       {"state": [topic.state]})
     resolution = Resolution(id=new_id("R"), meeting_id=meeting.id, topic_id=topic.id,
                             village_code=meeting.village_code, text=data["text"],
                             owner_person_id=data["owner_person_id"],
@@ -577,7 +577,7 @@ def rate_resolution(tx: Transaction, actor: Actor, resolution_id: str, score: in
     if resolution.state != "done":
         state = resolution.state
         raise Conflict(f"议定事项当前状态为「{domain.RESOLUTION_STATE_NAMES[state]}」({state}), "
-                       "办结后方可评价满意度", {"state": state})
+                       "办结后方可评价满意度", {"state": [state]})
     resolution.satisfaction = score
     return resolution
 
@@ -622,7 +622,7 @@ def record_missed_reason(tx: Transaction, actor: Actor, village_code: str, month
         Meeting.village_code == village_code, Meeting.month == month,
         Meeting.kind == "regular", Meeting.state.in_(("held", "disclosed"))))
     if held is not None:
-        raise Conflict(f"该村 {month} 的例会已召开", {"state": "held"})
+        raise Conflict(f"该村 {month} 的例会已召开", {"state": ["held"]})
     missed = s.get(MissedMonth, (village_code, month))
     if missed is None:
         missed = MissedMonth(village_code=village_code, month=month, marked=False,

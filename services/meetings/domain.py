@@ -44,7 +44,7 @@ UNFINISHED = ("open", "in_progress")
 def _require(transitions: dict, names: dict, what: str, current: str, target: str) -> None:
     if target not in transitions.get(current, set()):
         raise Conflict(f"{what}当前状态为「{names.get(current, current)}」({current}), "
-                       f"不能变为 {target}", {"state": current})
+                       f"不能变为 {target}", {"state": [current]})
 
 
 def require_topic_transition(current: str, target: str) -> None:

@@ -46,7 +46,7 @@ def test_illegal_transitions_are_409_naming_the_state_and_change_nothing(system)
     with rpc_as(config) as rpc:
         with pytest.raises(Conflict) as error:
             rpc.meetings.hold_meeting(meeting_id=meeting["id"], data={"minutes": "无议程"})
-        assert error.value.details["state"] == "scheduled"
+        assert error.value.details["state"] == ["scheduled"]
         assert "议程" in error.value.message
         assert rpc.meetings.get_meeting(meeting_id=meeting["id"])["state"] == "scheduled"
 
@@ -54,7 +54,7 @@ def test_illegal_transitions_are_409_naming_the_state_and_change_nothing(system)
         before = db.count(Meeting)
         with pytest.raises(Conflict) as error:
             schedule(rpc, V1, "2026-11-25T10:00:00+08:00")
-        assert error.value.details["state"] == "scheduled"
+        assert error.value.details["state"] == ["scheduled"]
         assert "已有例会" in error.value.message
         assert db.count(Meeting) == before
         extra = schedule(rpc, V1, "2026-11-25T10:00:00+08:00", kind="extra")
@@ -76,26 +76,26 @@ def test_illegal_transitions_are_409_naming_the_state_and_change_nothing(system)
             rpc.meetings.adopt_resolution(meeting_id=held["id"], data={
                 "topic_id": refused, "text": "实施", "owner_person_id": "L2",
                 "deadline": "2026-12-31"})
-        assert error.value.details["state"] == "not_agreed"
+        assert error.value.details["state"] == ["not_agreed"]
         assert db.count(Resolution) == 0
         # an outcome cannot be recorded twice
         with pytest.raises(Conflict) as error:
             rpc.meetings.record_outcomes(meeting_id=held["id"], data={"items": [
                 {"topic_id": refused, "outcome": "agreed", "discussion": "改主意"}]})
-        assert error.value.details["state"] == "not_agreed"
+        assert error.value.details["state"] == ["not_agreed"]
         # rating before it is done
         resolution = rpc.meetings.adopt_resolution(meeting_id=held["id"], data={
             "topic_id": agreed, "text": "硬化村道", "owner_person_id": "L2",
             "deadline": "2026-12-31"})
         with pytest.raises(Conflict) as error:
             rpc.meetings.rate_resolution(resolution_id=resolution["id"], data={"score": 5})
-        assert error.value.details["state"] == "open"
+        assert error.value.details["state"] == ["open"]
         # vetting twice
         topic = accepted_topic(rpc, V1, "路灯")
         with pytest.raises(Conflict) as error:
             rpc.meetings.vet_topic(topic_id=topic["id"], data={"decision": "reject",
                                                               "reason": "重复"})
-        assert error.value.details["state"] == "accepted"
+        assert error.value.details["state"] == ["accepted"]
 
 
 def test_bad_input_is_400_with_field_details_and_nothing_stored(system):
