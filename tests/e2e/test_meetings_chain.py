@@ -147,6 +147,21 @@ def test_the_monthly_meeting_from_topics_to_public_summary(start_system):
     assert listed["total"] == 1
     assert anonymous.get(f"/meetings/{mid}").status_code == 401
 
+    # --- who sees resolutions and compliance -----------------------------------------------
+    assert member.get("/resolutions").json()["total"] == 1
+    officer1, officer2 = api.as_user("officer1"), api.as_user("officer2")
+    assert officer1.get("/resolutions").json()["total"] == 1
+    assert officer2.get("/resolutions").json()["total"] == 0
+    assert officer2.get(f"/resolutions/{rid}").status_code == 403
+    report = officer1.get("/compliance", params={"month": "2026-11"}).json()
+    assert [(v["code"], v["status"]) for v in report["villages"]] == [
+        (V1, "held"), ("431102101002", "not_scheduled")]
+    assert officer1.get("/compliance", params={"month": "2026-11",
+                                               "township": "431102102"}).status_code == 403
+    assert liaison.get("/compliance", params={"month": "2026-11"}).status_code == 403
+    assert api.as_user("admin").get("/compliance", params={
+        "month": "2026-11"}).json()["district"]["villages"] == 3
+
     # --- the events, with the contract payloads and no private names ------------------------
     wait_for(lambda: "meeting.disclosed" in tap.types())
     events = {}
