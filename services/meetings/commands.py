@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 
 from services.chassis.actor import Actor
 from services.chassis.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from services.chassis.store import Transaction
+from services.chassis.store import ONCE, Transaction
 from services.meetings import access, domain
 from services.meetings.models import (
     AgendaItem,
     Attendance,
+    Base,
     InvitedExpert,
     Meeting,
     MissedMonth,
@@ -681,11 +682,11 @@ def mark_missed(db, now: datetime) -> int:
     marked missed and ``meeting.missed`` published, once per village and month."""
     month = domain.previous_month(domain.month_of(now))
     with db.reading() as session:
-        villages, held, _, _ = month_facts(session, month)
+        villages, held, _, missed = month_facts(session, month)
     marked = 0
     for record in villages:
-        if record.code in held or record.since_month > month:
-            continue
+        if record.code in held or record.code in missed or record.since_month > month:
+            continue  # cheap pre-check; the once key decides under concurrency
         with db.transaction() as tx:
             s = tx.session
             still_missing = s.scalar(select(Meeting.id).where(
@@ -693,14 +694,14 @@ def mark_missed(db, now: datetime) -> int:
                 Meeting.kind == "regular", Meeting.state.in_(("held", "disclosed")))) is None
             if not still_missing or not tx.once(f"meeting.missed:{record.code}:{month}"):
                 continue
-            missed = s.get(MissedMonth, (record.code, month))
-            if missed is None:
-                missed = MissedMonth(village_code=record.code, month=month, recorded_at=now)
-                s.add(missed)
-            missed.marked = True
+            row = s.get(MissedMonth, (record.code, month))
+            if row is None:
+                row = MissedMonth(village_code=record.code, month=month, recorded_at=now)
+                s.add(row)
+            row.marked = True
             tx.publish("meeting.missed", f"village/{record.code}/{month}", {
                 "village_code": record.code, "township_code": record.township_code,
-                "month": month, "reason": missed.reason})
+                "month": month, "reason": row.reason})
             marked += 1
     return marked
 
@@ -711,6 +712,8 @@ def send_reminders(db, now: datetime, days: int) -> int:
         due = [m.id for m in session.scalars(select(Meeting).where(
             Meeting.state == "scheduled", Meeting.starts_at > now))
             if domain.reminder_due(m.starts_at, now, days)]
+        sent_already = _claimed(session, [f"meeting.reminder_due:{m}" for m in due])
+    due = [m for m in due if f"meeting.reminder_due:{m}" not in sent_already]
     sent = 0
     for meeting_id in due:
         with db.transaction() as tx:
@@ -741,6 +744,16 @@ def mark_overdue(db, now: datetime) -> int:
                        resolution_event(resolution))
             marked += 1
     return marked
+
+
+def _claimed(session: Session, keys: list[str]) -> set[str]:
+    """Which once-keys are already claimed (a read; the claim itself is ``tx.once``)."""
+    once = Base.metadata.tables[ONCE]
+    claimed: set[str] = set()
+    for start in range(0, len(keys), 500):
+        claimed.update(session.scalars(select(once.c.key).where(
+            once.c.key.in_(keys[start:start + 500]))))
+    return claimed
 
 
 # --- statistics for reports --------------------------------------------------------------

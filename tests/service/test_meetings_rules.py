@@ -234,3 +234,25 @@ def eventlet_sleep(seconds):
     import eventlet
 
     eventlet.sleep(seconds)
+
+
+def test_a_referral_for_an_unknown_village_is_dead_lettered_not_lost(system):
+    from kombu import Connection
+
+    from services.chassis.subscriptions import dead_letter_queue
+
+    config, _, db = system
+    publish(config["AMQP_URI"], PETITIONS, "petition.referred_to_meeting", "petition/PX", {
+        "petition_id": "PX", "village_code": "431102199001", "title": "不明村",
+        "summary": "", "platform": "consult", "category": None})
+    with Connection(config["AMQP_URI"]) as connection:
+        queue = dead_letter_queue("meetings")(connection.channel())
+
+        def dead_letter():
+            queue.declare()
+            return queue.get(no_ack=True)
+
+        message = wait_for(dead_letter, timeout=15)
+    assert message.headers["x-yl-attempts"] == 3
+    assert "ValidationFailed" in message.headers["x-yl-error"]
+    assert db.count(Topic) == 0
