@@ -10,11 +10,11 @@ from services.chassis.clock import Clock
 from services.chassis.errors import NotFound
 from services.chassis.rpc import ServiceRpc
 from services.chassis.schemas import load
-from services.chassis.store import Database
 from services.chassis.subscriptions import subscribe
 from services.chassis.web import ObservableService
 from services.meetings import access, commands, domain
 from services.meetings import schemas as s
+from services.meetings.metrics import MeetingsDatabase
 from services.meetings.models import Base
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ TIMER_INTERVAL = 60  # seconds; every effect is claimed once, so any interval is
 class MeetingsService(ObservableService):
     name = "meetings"
 
-    db = Database(Base.metadata, s.EVENTS)
+    db = MeetingsDatabase(Base.metadata, s.EVENTS)
     actor = CurrentActor()
     clock = Clock()
     services = ServiceRpc()

@@ -5,6 +5,7 @@ from collections import Counter
 
 import eventlet
 import pytest
+import requests
 
 from services.chassis import clock
 from services.chassis.actor import system_actor
@@ -78,6 +79,10 @@ def test_month_end_marks_exactly_the_villages_without_a_held_regular_meeting(mee
         report = rpc.meetings.compliance(query={"month": "2026-11"})
     assert {v["code"]: v["status"] for v in report["villages"]} == {
         V1: "held", V2: "scheduled", V3: "not_scheduled"}
+    metrics = requests.get(f"http://{containers[1].config['WEB_SERVER_ADDRESS']}/metrics",
+                           timeout=10).text
+    for status, value in (("held", 1), ("scheduled", 1), ("missed", 0), ("not_scheduled", 1)):
+        assert f'yuelihui_meetings_villages{{status="{status}"}} {value}.0' in metrics
 
     # just after midnight, both instances run the check at once, twice
     clock.set_now(at("2026-12-01T00:30:00+08:00"))
