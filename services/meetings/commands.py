@@ -677,10 +677,11 @@ def compliance(session: Session, actor: Actor, month: str, township: str | None)
 
 # --- timers: plain functions over the store (``self.db``), safe with several instances ----
 
-def mark_missed(db, now: datetime) -> int:
-    """After a month ends, every active village without a held regular meeting that month is
-    marked missed and ``meeting.missed`` published, once per village and month."""
-    month = domain.previous_month(domain.month_of(now))
+def mark_missed(db, now: datetime, grace_days: int = 0) -> int:
+    """After a month ends (and ``grace_days`` more), every active village without a held
+    regular meeting that month is marked missed and ``meeting.missed`` published, once per
+    village and month."""
+    month = domain.month_to_close(domain.local_day(now), grace_days)
     with db.reading() as session:
         villages, held, _, missed = month_facts(session, month)
     marked = 0

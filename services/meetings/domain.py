@@ -95,6 +95,12 @@ def month_ended(month: str, today: date) -> bool:
     return today >= parse_month(next_month(month))
 
 
+def month_to_close(today: date, grace_days: int = 0) -> str:
+    """The month the month-end check closes on ``today``: the one that ended at least
+    ``grace_days`` days ago (a few days of grace let late records of held meetings in)."""
+    return previous_month(month_of(today - timedelta(days=grace_days)))
+
+
 def as_utc(moment: datetime | None) -> datetime | None:
     """Aware UTC; SQLite hands back naive values of what was stored as UTC."""
     if moment is None:

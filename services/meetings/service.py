@@ -316,16 +316,19 @@ class MeetingsService(ObservableService):
 
     @timer(interval=TIMER_INTERVAL)
     def check_month_end(self):
-        commands.mark_missed(self.db, self.clock.now())
+        commands.mark_missed(self.db, self.clock.now(), int(self._setting("missed_grace_days", 0)))
 
     @timer(interval=TIMER_INTERVAL)
     def check_reminders(self):
-        days = int((self.services.config.get("MEETINGS") or {}).get("reminder_days", 3))
+        days = int(self._setting("reminder_days", 3))
         commands.send_reminders(self.db, self.clock.now(), days)
 
     @timer(interval=TIMER_INTERVAL)
     def check_overdue(self):
         commands.mark_overdue(self.db, self.clock.now())
+
+    def _setting(self, name, default):
+        return (self.services.config.get("MEETINGS") or {}).get(name, default)
 
     # --- the registry, asked outside any transaction --------------------------------------
 

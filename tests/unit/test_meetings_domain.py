@@ -30,6 +30,14 @@ def test_months_are_counted_in_asia_shanghai():
         domain.parse_month("2026-1")
 
 
+def test_the_month_end_check_closes_the_previous_month_after_the_grace_days():
+    assert domain.month_to_close(date(2026, 12, 1)) == "2026-11"
+    assert domain.month_to_close(date(2026, 11, 30)) == "2026-10"
+    assert domain.month_to_close(date(2026, 12, 3), grace_days=3) == "2026-10"
+    assert domain.month_to_close(date(2026, 12, 4), grace_days=3) == "2026-11"
+    assert domain.month_to_close(date(2027, 1, 1)) == "2026-12"
+
+
 def test_naive_database_values_are_read_as_utc():
     assert domain.as_utc(datetime(2026, 11, 30, 16, 0)) == utc("2026-11-30T16:00:00")
     assert domain.local_day(datetime(2026, 11, 30, 16, 0)) == date(2026, 12, 1)
