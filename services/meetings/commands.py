@@ -64,6 +64,16 @@ def upsert_village(tx: Transaction, data: dict, now: datetime) -> None:
         setattr(village, name, value)
 
 
+def sync_villages(db, villages: list[dict], now: datetime) -> int:
+    """Upsert the registry's villages as listed by RPC (a copy that missed events, e.g. a
+    service started after the registry published them, catches up); returns the count."""
+    with db.transaction() as tx:
+        for item in villages:
+            upsert_village(tx, {name: item[name] for name in
+                                ("code", "name", "township_code", "active")}, now)
+    return len(villages)
+
+
 def village(session: Session, code: str, active: bool = True) -> Village:
     record = session.get(Village, code)
     if record is None or (active and not record.active):

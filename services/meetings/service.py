@@ -3,11 +3,12 @@ call the use case, return the view. No rules here."""
 
 import logging
 
+import eventlet
 from nameko.timer import timer
 
 from services.chassis.actor import CurrentActor, rpc
 from services.chassis.clock import Clock
-from services.chassis.errors import NotFound
+from services.chassis.errors import NotFound, ServiceUnavailable
 from services.chassis.rpc import ServiceRpc
 from services.chassis.schemas import load
 from services.chassis.subscriptions import subscribe
@@ -20,6 +21,9 @@ from services.meetings.models import Base
 log = logging.getLogger(__name__)
 
 TIMER_INTERVAL = 60  # seconds; every effect is claimed once, so any interval is safe
+VILLAGE_SYNC_INTERVAL = 900  # the village copy is fed by events; this only catches up
+REGISTRY_PAGE = 500
+SYNC_ATTEMPTS, SYNC_PAUSE = 3, 1.0
 
 
 class MeetingsService(ObservableService):
@@ -329,6 +333,30 @@ class MeetingsService(ObservableService):
 
     def _setting(self, name, default):
         return (self.services.config.get("MEETINGS") or {}).get(name, default)
+
+    @timer(interval=VILLAGE_SYNC_INTERVAL, eager=True)
+    def sync_villages(self):
+        """At start and now and then: the registry's villages, in case events were missed."""
+        for attempt in range(1, SYNC_ATTEMPTS + 1):
+            # at start-up the RPC reply consumer may not listen yet: give it a moment
+            eventlet.sleep(SYNC_PAUSE * attempt)
+            try:
+                villages = self._registry_villages()
+            except ServiceUnavailable as error:
+                log.warning("village sync attempt %d failed: %s", attempt, error.message)
+                continue
+            commands.sync_villages(self.db, villages, self.clock.now())
+            return
+
+    def _registry_villages(self) -> list[dict]:
+        villages, page = [], 1
+        while True:
+            answer = self.services.call("registry", "list_villages", query={
+                "page": page, "page_size": REGISTRY_PAGE})
+            villages.extend(answer["items"])
+            if len(answer["items"]) < REGISTRY_PAGE:
+                return villages
+            page += 1
 
     # --- the registry, asked outside any transaction --------------------------------------
 

@@ -121,8 +121,10 @@ class MeetingsDb:
 def meetings_system(container_factory, rabbit_config, new_database):
     """Registry (test district) + ``instances`` meetings containers on one database."""
 
-    def start(instances: int = 1, csv=None, **extra):
-        """``csv``: the registry's rows per kind (default: the small test district)."""
+    def start(instances: int = 1, csv=None, registry_first: bool = False, **extra):
+        """``csv``: the registry's rows per kind (default: the small test district).
+        ``registry_first``: the registry publishes its seed before meetings exists, so the
+        meetings' queues miss those events."""
         csv = csv or CSV
         registry_url, meetings_url = new_database("registry"), new_database("meetings")
         upgrade("registry", registry_url)
@@ -130,6 +132,10 @@ def meetings_system(container_factory, rabbit_config, new_database):
         seed_registry(registry_url, [kind for kind in KINDS if kind in csv], csv)
         config = service_config(rabbit_config, meetings_url,
                                 MEETINGS={**QUORUM, **extra.pop("meetings", {})}, **extra)
+        registry_config = service_config(rabbit_config, registry_url)
+        if registry_first:
+            container_factory(RegistryService, registry_config).start()
+            wait_for(lambda: _unsent(registry_url) == 0)
         containers = []
         for _ in range(instances):
             instance_config = {**config, "WEB_SERVER_ADDRESS": service_config(
@@ -137,14 +143,26 @@ def meetings_system(container_factory, rabbit_config, new_database):
             container = container_factory(MeetingsService, instance_config)
             container.start()
             containers.append(container)
-        registry_config = service_config(rabbit_config, registry_url)
-        container_factory(RegistryService, registry_config).start()
+        if not registry_first:
+            container_factory(RegistryService, registry_config).start()
         db = MeetingsDb(meetings_url)
         villages = csv["villages"].strip().count("\n")
         wait_for(lambda: db.count(Village) == villages, timeout=30)
         return config, containers, db
 
     return start
+
+
+def _unsent(registry_url: str) -> int:
+    from services.chassis.store import outbox_status
+
+    engine = make_engine(registry_url)
+    try:
+        from services.registry.models import Base as RegistryBase
+
+        return outbox_status(engine, RegistryBase.metadata.tables[OUTBOX])[0]
+    finally:
+        engine.dispose()
 
 
 def at(text: str) -> datetime:

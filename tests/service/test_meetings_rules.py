@@ -256,3 +256,10 @@ def test_a_referral_for_an_unknown_village_is_dead_lettered_not_lost(system):
     assert message.headers["x-yl-attempts"] == 3
     assert "ValidationFailed" in message.headers["x-yl-error"]
     assert db.count(Topic) == 0
+
+
+def test_a_copy_that_missed_the_village_events_catches_up_from_the_registry(meetings_system):  # noqa: F811
+    clock.set_now(at("2026-11-05T09:00:00+08:00"))
+    config, _, db = meetings_system(registry_first=True)  # waits for the three villages
+    with rpc_as(config) as rpc:
+        assert propose(rpc, V1)["village_code"] == V1
