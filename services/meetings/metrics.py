@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from services.chassis import clock
 from services.chassis.store import Database
-from services.meetings import commands, domain
+from services.meetings import domain, monthly
 from services.meetings.models import Resolution
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ class MeetingsCollector:
         try:
             with Session(self.engine) as session:
                 month = domain.month_of(clock.now())
-                villages, held, scheduled, missed = commands.month_facts(session, month)
+                villages, held, scheduled, missed = monthly.month_facts(session, month)
                 _, _, district = domain.compliance(
                     [(v.code, v.township_code) for v in villages], set(held), scheduled,
                     set(missed))

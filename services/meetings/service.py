@@ -13,7 +13,7 @@ from services.chassis.rpc import ServiceRpc
 from services.chassis.schemas import load
 from services.chassis.subscriptions import subscribe
 from services.chassis.web import ObservableService
-from services.meetings import access, commands, domain
+from services.meetings import access, commands, domain, monthly
 from services.meetings import schemas as s
 from services.meetings.metrics import MeetingsDatabase
 from services.meetings.models import Base
@@ -283,7 +283,7 @@ class MeetingsService(ObservableService):
     def record_missed_reason(self, code, data):
         data = load(s.MeetingMissedIn(), data)
         with self.db.transaction() as tx:
-            missed = commands.record_missed_reason(tx, self.actor, code, data["month"],
+            missed = monthly.record_missed_reason(tx, self.actor, code, data["month"],
                                                    data["reason"], self.clock.now())
             view = s.MeetingMissedView().dump(commands._row(missed))
         return view
@@ -292,7 +292,7 @@ class MeetingsService(ObservableService):
     def compliance(self, query=None):
         query = load(s.MeetingComplianceQuery(), query)
         with self.db.reading() as session:
-            report = commands.compliance(session, self.actor, query["month"],
+            report = monthly.compliance(session, self.actor, query["month"],
                                          query.get("township"))
         return s.MeetingComplianceView().dump(report)
 
@@ -302,7 +302,7 @@ class MeetingsService(ObservableService):
         query = load(s.MeetingStatsQuery(), query)
         access.require_statistics(self.actor)
         with self.db.reading() as session:
-            rows = commands.meeting_stats(session, query["month_from"], query["month_to"],
+            rows = monthly.meeting_stats(session, query["month_from"], query["month_to"],
                                           query.get("township"))
         return {"items": s.MeetingStatsRow(many=True).dump(rows), "total": len(rows)}
 
@@ -312,7 +312,7 @@ class MeetingsService(ObservableService):
         query = load(s.MeetingStatsQuery(), query)
         access.require_statistics(self.actor)
         with self.db.reading() as session:
-            rows = commands.resolution_stats(session, query["month_from"], query["month_to"],
+            rows = monthly.resolution_stats(session, query["month_from"], query["month_to"],
                                              query.get("township"))
         return {"items": s.ResolutionStatsRow(many=True).dump(rows), "total": len(rows)}
 
@@ -320,16 +320,16 @@ class MeetingsService(ObservableService):
 
     @timer(interval=TIMER_INTERVAL)
     def check_month_end(self):
-        commands.mark_missed(self.db, self.clock.now(), int(self._setting("missed_grace_days", 0)))
+        monthly.mark_missed(self.db, self.clock.now(), int(self._setting("missed_grace_days", 0)))
 
     @timer(interval=TIMER_INTERVAL)
     def check_reminders(self):
         days = int(self._setting("reminder_days", 3))
-        commands.send_reminders(self.db, self.clock.now(), days)
+        monthly.send_reminders(self.db, self.clock.now(), days)
 
     @timer(interval=TIMER_INTERVAL)
     def check_overdue(self):
-        commands.mark_overdue(self.db, self.clock.now())
+        monthly.mark_overdue(self.db, self.clock.now())
 
     def _setting(self, name, default):
         return (self.services.config.get("MEETINGS") or {}).get(name, default)

@@ -9,7 +9,7 @@ import requests
 
 from services.chassis import clock
 from services.chassis.actor import system_actor
-from services.meetings import commands
+from services.meetings import commands, monthly
 from services.meetings.models import Meeting, Village
 from services.registry.demo import PILOT_VILLAGES, demo_rows
 from tests.conftest import TEST_DB
@@ -88,7 +88,7 @@ def test_month_end_marks_exactly_the_villages_without_a_held_regular_meeting(mee
     clock.set_now(at("2026-12-01T00:30:00+08:00"))
     run_timer(containers, "check_month_end")
     run_timer(containers, "check_month_end")
-    assert commands.mark_missed(db, clock.now()) == 0  # the plain function, called directly
+    assert monthly.mark_missed(db, clock.now()) == 0  # the plain function, called directly
     missed = settle(tap, "meeting.missed", 2)
     assert sorted((e["village_code"], e["month"], e["reason"]) for e in missed) == [
         (V2, "2026-11", None), (V3, "2026-11", "村两委换届")]
@@ -143,7 +143,7 @@ def test_an_overdue_resolution_publishes_resolution_overdue_once(meetings_system
     clock.set_now(at("2026-12-01T08:00:00+08:00"))
     run_timer(containers, "check_overdue")
     run_timer(containers, "check_overdue")
-    assert commands.mark_overdue(db, clock.now()) == 0
+    assert monthly.mark_overdue(db, clock.now()) == 0
     overdue = settle(tap, "resolution.overdue", 1)
     assert [(e["resolution_id"], e["state"], e["deadline"]) for e in overdue] == [
         (resolution["id"], "overdue", "2026-11-30")]
