@@ -160,3 +160,18 @@ def test_no_event_carries_a_name_or_a_phone():
             "topic_id": "T1", "village_code": "431102101001", "platform": "consult",
             "source": "villager", "source_ref": None, "title": "村道", "supporters": 1,
             "proposer_person_id": None, "proposer_name": "张三"})
+
+
+def test_the_docs_list_every_event_with_its_fields():
+    from pathlib import Path
+
+    docs = (Path(__file__).parents[2] / "docs" / "meetings.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip().strip("`"): line for line in docs.splitlines()
+            if line.startswith("| `")}
+    for name, event_type in s.EVENTS.types.items():
+        assert name in rows, name
+        row = rows[name]
+        if "as `" in row:  # "as `resolution.adopted`": the fields of another row
+            row += rows[row.split("as `")[1].split("`")[0]]
+        for field in event_type.schema().fields:
+            assert f"`{field}`" in row, (name, field)
