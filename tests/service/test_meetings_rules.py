@@ -263,3 +263,23 @@ def test_a_copy_that_missed_the_village_events_catches_up_from_the_registry(meet
     config, _, db = meetings_system(registry_first=True)  # waits for the three villages
     with rpc_as(config) as rpc:
         assert propose(rpc, V1)["village_code"] == V1
+
+
+def test_two_simultaneous_requests_get_one_regular_meeting(system):
+    import eventlet
+
+    config, _, db = system
+
+    def attempt(day):
+        with rpc_as(config) as rpc:
+            try:
+                schedule(rpc, V1, f"2026-11-{day}T10:00:00+08:00")
+                return "created"
+            except Conflict as error:
+                assert error.details["state"] == ["scheduled"]
+                return "conflict"
+
+    results = [eventlet.spawn(attempt, day) for day in (20, 21, 22, 23)]
+    outcomes = sorted(thread.wait() for thread in results)
+    assert outcomes == ["conflict", "conflict", "conflict", "created"]
+    assert db.count(Meeting) == 1
