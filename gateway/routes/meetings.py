@@ -29,7 +29,7 @@ ROUTES = (
     Route("GET", "/villages/<code>/candidates", READERS,
           "某月可列入议程的议题(已采纳, 及以前月份暂缓的)", TAG,
           ("meetings", "list_candidates"), query=m.TopicCandidateQuery,
-          response=page(m.TopicView)),
+          response=m.TopicCandidates),
     Route("GET", "/topics/<topic_id>", READERS, "议题详情", TAG, ("meetings", "get_topic"),
           response=m.TopicView),
     Route("POST", "/topics/<topic_id>/vet", MANAGERS, "审核议题: 采纳、合并或不采纳(附理由)",

@@ -211,6 +211,12 @@ class TopicView(Schema):
     proposed_at = fields.DateTime()
 
 
+class TopicCandidates(Schema):
+    month = fields.String()
+    items = fields.List(fields.Nested(TopicView))
+    total = fields.Integer()
+
+
 class MeetingExpertView(Schema):
     person_id = fields.String()
     opinion = fields.String(allow_none=True)
