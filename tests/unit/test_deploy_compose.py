@@ -117,14 +117,15 @@ def test_every_variable_comes_from_env_example_and_no_secret_has_a_default(compo
     for match in re.finditer(r"\$\{([A-Z0-9_]+)(:?[-?])?([^}]*)\}", text):
         name, operator = match.group(1), match.group(2)
         assert name in defined, f"{name} is used by docker-compose.yml but not in .env.example"
-        if any(word in name for word in ("PASSWORD", "SECRET")):
+        if any(word in name for word in ("PASSWORD", "SECRET", "KEYS")):
             assert operator == ":?", f"{name} must be required, not defaulted"
 
 
 def test_env_example_has_every_secret_once_and_only_placeholders():
     values = env_example()
-    secrets = {k: v for k, v in values.items() if "PASSWORD" in k or "SECRET" in k}
-    assert len(secrets) >= 2 + 1 + 1 + 6 + 7 + 1
+    secrets = {k: v for k, v in values.items()
+               if any(word in k for word in ("PASSWORD", "SECRET", "KEYS"))}
+    assert len(secrets) >= 2 + 2 + 1 + 1 + 6 + 7 + 1
     for key, value in secrets.items():
         assert "change-me" in value, f"{key} must be a placeholder"
         assert re.fullmatch(r"[A-Za-z0-9_-]+", value), f"{key}: URL-safe characters only"
