@@ -131,3 +131,52 @@ def test_the_entrypoint_is_valid_shell_and_refuses_unknown_commands():
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 64
     assert "usage: registry|meetings|petitions|supervision|notify|gateway|migrate" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def wheel_files(tmp_path_factory) -> tuple[set[str], str]:
+    """Build the project's wheel as the Dockerfile's build stage does (non-editable)."""
+    import shutil
+    import zipfile
+
+    source = tmp_path_factory.mktemp("source")
+    for name in ("pyproject.toml", "constraints.txt"):
+        shutil.copy(ROOT / name, source / name)
+    for package in ("services", "gateway"):
+        shutil.copytree(ROOT / package, source / package,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.sqlite*"))
+    if (ROOT / "README.md").exists():
+        shutil.copy(ROOT / "README.md", source / "README.md")
+    out = tmp_path_factory.mktemp("wheel")
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                             "--no-build-isolation", "-q", "-w", str(out), str(source)],
+                            capture_output=True, text=True, timeout=300, check=False)
+    if result.returncode != 0 and "No module named pip" in result.stderr:
+        pytest.skip("pip is not available in this interpreter")
+    assert result.returncode == 0, result.stderr
+    (wheel,) = out.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        entry_points = next(archive.read(n).decode() for n in names
+                            if n.endswith("entry_points.txt"))
+    return names, entry_points
+
+
+@pytest.mark.parametrize("process", sorted(PROCESSES))
+def test_the_installed_package_holds_each_process_config_module_and_migrations(
+        process, wheel_files):
+    names, _ = wheel_files
+    config, target = PROCESSES[process]
+    module = target.partition(":")[0]
+    if not (ROOT / config).exists():
+        pytest.skip(f"{config} is not in this tree yet")
+    assert config in names
+    assert module.replace(".", "/") + ".py" in names
+    home = config.rpartition("/")[0]
+    assert f"{home}/migrations/env.py" in names
+    assert any(n.startswith(f"{home}/migrations/versions/0001") for n in names)
+
+
+def test_the_installed_package_has_the_operator_command(wheel_files):
+    _, entry_points = wheel_files
+    assert "yuelihui = services.cli:main" in entry_points
