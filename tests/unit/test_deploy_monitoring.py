@@ -240,3 +240,115 @@ def test_compose_mounts_the_monitoring_files_where_the_configs_expect_them():
     assert "./deploy/grafana/dashboards:/etc/grafana/dashboards:ro" in grafana
     assert Path("/etc/grafana/provisioning") == Path(
         next(v for v in grafana if "provisioning" in v).split(":")[1])
+
+
+# --- the alerts fire when they should (promtool test rules, on synthetic series) -------------
+
+RULE_TESTS = [
+    {"interval": "1m",
+     "input_series": [
+         {"series": 'up{job="yuelihui", instance="registry:8001", process="registry"}',
+          "values": "1 1 0 0 0 0 0"},
+         {"series": 'up{job="yuelihui", instance="gateway:8000", process="gateway"}',
+          "values": "1x6"}],
+     "alert_rule_test": [
+         {"eval_time": "2m", "alertname": "YuelihuiProcessDown", "exp_alerts": []},
+         {"eval_time": "5m", "alertname": "YuelihuiProcessDown", "exp_alerts": [
+             {"exp_labels": {"severity": "critical", "job": "yuelihui",
+                             "instance": "registry:8001", "process": "registry"}}]}]},
+    {"interval": "1m",
+     "input_series": [
+         {"series": 'yuelihui_outbox_oldest_age_seconds{service="registry", instance="a"}',
+          "values": "0 100 200 400 500 600 700 800"},
+         {"series": 'yuelihui_outbox_oldest_age_seconds{service="meetings", instance="b"}',
+          "values": "0x8"}],
+     "alert_rule_test": [
+         {"eval_time": "3m", "alertname": "YuelihuiOutboxBacklogStale", "exp_alerts": []},
+         {"eval_time": "6m", "alertname": "YuelihuiOutboxBacklogStale", "exp_alerts": [
+             {"exp_labels": {"severity": "warning", "service": "registry"}}]}]},
+    {"interval": "1m",
+     "input_series": [
+         {"series": 'rabbitmq_queue_messages{queue="meetings.dead-letters", vhost="yuelihui"}',
+          "values": "0 0 2 2 2 2"},
+         {"series": 'rabbitmq_queue_messages{queue="registry.events--meetings.on_x"}',
+          "values": "5x6"}],
+     "alert_rule_test": [
+         {"eval_time": "5m", "alertname": "YuelihuiDeadLetters", "exp_alerts": [
+             {"exp_labels": {"severity": "warning", "queue": "meetings.dead-letters"}}]}]},
+    {"interval": "1m",
+     "input_series": [
+         {"series": 'yuelihui_events_consumed_total{service="meetings", '
+                    'consumer="meetings.on_x", outcome="dead_lettered"}', "values": "0 0 1 1 1"},
+         {"series": 'yuelihui_events_consumed_total{service="meetings", '
+                    'consumer="meetings.on_y", outcome="applied"}', "values": "0 5 10 15 20"}],
+     "alert_rule_test": [
+         {"eval_time": "3m", "alertname": "YuelihuiEventsDeadLettered", "exp_alerts": [
+             {"exp_labels": {"severity": "warning", "service": "meetings",
+                             "consumer": "meetings.on_x"}}]}]},
+    {"interval": "1m",
+     "input_series": [
+         {"series": 'yuelihui_http_requests_total{route="/x", method="GET", status="500"}',
+          "values": "0+10x20"},
+         {"series": 'yuelihui_http_requests_total{route="/x", method="GET", status="200"}',
+          "values": "0+10x20"}],
+     "alert_rule_test": [
+         {"eval_time": "3m", "alertname": "YuelihuiApiErrors", "exp_alerts": []},
+         {"eval_time": "12m", "alertname": "YuelihuiApiErrors", "exp_alerts": [
+             {"exp_labels": {"severity": "warning"}}]}]},
+    # series every 5m at most: an instant query looks back 5m for a sample
+    {"interval": "5m",  # a quiet day, then 25 failures every five minutes
+     "input_series": [
+         {"series": 'yuelihui_notify_delivery_attempts_total{channel="sms", outcome="failed"}',
+          "values": "0+1x288 288+25x24"},
+         {"series": 'yuelihui_notify_delivery_attempts_total{channel="sms", outcome="ok"}',
+          "values": "0+100x312"}],
+     "alert_rule_test": [
+         {"eval_time": "23h", "alertname": "YuelihuiNotificationFailuresRising",
+          "exp_alerts": []},
+         {"eval_time": "26h", "alertname": "YuelihuiNotificationFailuresRising",
+          "exp_alerts": [{"exp_labels": {"severity": "warning"}}]}]},
+    {"interval": "5m",
+     "input_series": [{"series": 'yuelihui_petitions_overdue{instance="a"}',
+                       "values": "5x288 8x24"}],
+     "alert_rule_test": [
+         {"eval_time": "23h", "alertname": "YuelihuiOverduePetitionsRising", "exp_alerts": []},
+         {"eval_time": "26h", "alertname": "YuelihuiOverduePetitionsRising",
+          "exp_alerts": [{"exp_labels": {"severity": "warning"}}]}]},
+    {"interval": "5m",  # the test clock starts on 1970-01-01 00:00 UTC
+     "input_series": [
+         {"series": 'yuelihui_meetings_villages_without_meeting{township="431102101"}',
+          "values": "3x7000"}],
+     "alert_rule_test": [
+         # 24 January 23:00 in Asia/Shanghai: not yet the 25th
+         {"eval_time": "567h", "alertname": "YuelihuiVillagesWithoutMeeting", "exp_alerts": []},
+         # 25 January 09:00 in Asia/Shanghai (01:00 UTC)
+         {"eval_time": "577h", "alertname": "YuelihuiVillagesWithoutMeeting", "exp_alerts": [
+             {"exp_labels": {"severity": "info"}}]}]},
+]
+
+
+@needs_promtool
+def test_each_alert_fires_when_it_should_and_not_before(tmp_path):
+    tested = {case["alertname"] for test in RULE_TESTS for case in test["alert_rule_test"]}
+    alerts = {name for name, _ in rule_expressions()}
+    assert tested == alerts, "every alert needs a promtool test case"
+    rule_files = []
+    for path in RULES:  # annotations are prose for people: the test checks when alerts fire
+        rules = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for group in rules["groups"]:
+            for rule in group["rules"]:
+                rule.pop("annotations", None)
+        copy = tmp_path / path.name
+        copy.write_text(yaml.safe_dump(rules, allow_unicode=True))
+        rule_files.append(str(copy))
+    # tests spanning days are evaluated every 30 minutes, or promtool takes a minute
+    files = []
+    for name, interval, cases in (
+            ("minutes", "1m", [t for t in RULE_TESTS if t["interval"] == "1m"]),
+            ("days", "30m", [t for t in RULE_TESTS if t["interval"] != "1m"])):
+        files.append(tmp_path / f"{name}.yml")
+        files[-1].write_text(yaml.safe_dump({"rule_files": rule_files,
+                                             "evaluation_interval": interval, "tests": cases}))
+    result = subprocess.run([promtool, "test", "rules", *map(str, files)], capture_output=True,
+                            text=True, check=False, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
