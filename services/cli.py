@@ -237,7 +237,11 @@ def cmd_dead_letters(args) -> None:
     if args.action == "list":
         total = 0
         for service in args.services or _services_with_outbox(()):
-            letters = operations.read_dead_letters(_amqp_uri(), service)
+            try:
+                letters = operations.read_dead_letters(_amqp_uri(), service)
+            except OperationFailed:
+                print(f"{service}.dead-letters: 队列尚未创建 (yuelihui declare)")
+                continue
             total += len(letters)
             print(f"{service}.dead-letters: {len(letters)} 条")
             for letter in letters:
@@ -273,7 +277,7 @@ def _moment(text: str):
 def cmd_events(args) -> None:
     from services.chassis import operations
 
-    if args.service not in SERVICE_CLASSES:
+    if args.service not in SERVICE_CLASSES or not _config_exists(args.service):
         raise SystemExit(f"没有这个服务: {args.service}")
     engine = _engine(load_service(args.service)["DATABASE_URL"])
     count = operations.replay_events(engine, _amqp_uri(), args.to_queue, _moment(args.since),
