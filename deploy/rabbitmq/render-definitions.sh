@@ -2,8 +2,8 @@
 # Entrypoint wrapper of the rabbitmq container: fills the passwords from the environment into
 # definitions.json (they never live in the repository), then starts the broker as usual.
 set -eu
-template=/etc/yuelihui/definitions.template.json
-target=/tmp/yuelihui-definitions.json
+template=${YLH_DEFINITIONS_TEMPLATE:-/etc/yuelihui/definitions.template.json}
+target=${YLH_DEFINITIONS_TARGET:-/tmp/yuelihui-definitions.json}
 umask 077
 cp "$template" "$target.new"
 for user in REGISTRY MEETINGS PETITIONS SUPERVISION NOTIFY GATEWAY OPS; do
@@ -19,5 +19,5 @@ for user in REGISTRY MEETINGS PETITIONS SUPERVISION NOTIFY GATEWAY OPS; do
     sed -i "s/@${user}_AMQP_PASSWORD@/${password}/" "$target.new"
 done
 mv "$target.new" "$target"
-if [ "$(id -u)" = 0 ]; then chown rabbitmq:rabbitmq "$target"; fi
+if [ "$(id -u)" = 0 ] && id rabbitmq >/dev/null 2>&1; then chown rabbitmq:rabbitmq "$target"; fi
 exec docker-entrypoint.sh "$@"

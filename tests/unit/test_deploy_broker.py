@@ -119,7 +119,7 @@ def test_broker_config_loads_the_rendered_definitions_and_the_plugins():
     conf = (ROOT / "deploy/rabbitmq/rabbitmq.conf").read_text()
     assert "load_definitions = /tmp/yuelihui-definitions.json" in conf
     script = (ROOT / "deploy/rabbitmq/render-definitions.sh").read_text()
-    assert "target=/tmp/yuelihui-definitions.json" in script
+    assert "target=${YLH_DEFINITIONS_TARGET:-/tmp/yuelihui-definitions.json}" in script
     assert "exec docker-entrypoint.sh" in script
     plugins = (ROOT / "deploy/rabbitmq/enabled_plugins").read_text()
     assert "rabbitmq_management" in plugins and "rabbitmq_prometheus" in plugins
@@ -129,3 +129,46 @@ def test_broker_config_loads_the_rendered_definitions_and_the_plugins():
     assert placeholders == set(environment)
     for placeholder in placeholders:
         assert placeholder.split("_")[0].lower() in script.lower()
+
+
+def render(tmp_path, **passwords):
+    """Run the broker container's entrypoint wrapper with a stand-in docker-entrypoint.sh."""
+    import subprocess
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    fake = bin_dir / "docker-entrypoint.sh"
+    fake.write_text('#!/bin/sh\necho "broker started with: $*"\n')
+    fake.chmod(0o755)
+    target = tmp_path / "definitions.json"
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin",
+           "YLH_DEFINITIONS_TEMPLATE": str(ROOT / "deploy/rabbitmq/definitions.json"),
+           "YLH_DEFINITIONS_TARGET": str(target), **passwords}
+    result = subprocess.run(["sh", str(ROOT / "deploy/rabbitmq/render-definitions.sh"),
+                             "rabbitmq-server"], env=env, capture_output=True, text=True,
+                            timeout=60, check=False)
+    return result, target
+
+
+def test_the_broker_gets_its_definitions_with_the_passwords_from_the_environment(tmp_path):
+    users = ("REGISTRY", "MEETINGS", "PETITIONS", "SUPERVISION", "NOTIFY", "GATEWAY", "OPS")
+    passwords = {f"{u}_AMQP_PASSWORD": f"pw-{u.lower()}-0123456789" for u in users}
+    result, target = render(tmp_path, **passwords)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "broker started with: rabbitmq-server"
+    rendered = json.loads(target.read_text())
+    assert {u["name"]: u["password"] for u in rendered["users"]} == {
+        u.lower(): f"pw-{u.lower()}-0123456789" for u in users}
+    assert oct(target.stat().st_mode & 0o777) == "0o600"  # secrets readable by the broker only
+
+
+def test_the_broker_refuses_to_start_without_a_password_or_with_an_unsafe_one(tmp_path):
+    users = ("REGISTRY", "MEETINGS", "PETITIONS", "SUPERVISION", "NOTIFY", "GATEWAY")
+    passwords = {f"{u}_AMQP_PASSWORD": "fine-password" for u in users}
+    result, target = render(tmp_path, **passwords)
+    assert result.returncode == 1
+    assert "OPS_AMQP_PASSWORD is not set" in result.stderr
+    assert not target.exists()
+    result, _ = render(tmp_path, **passwords, OPS_AMQP_PASSWORD='a"b/c')
+    assert result.returncode == 1
+    assert "OPS_AMQP_PASSWORD: use letters, digits, - and _ only" in result.stderr

@@ -147,3 +147,15 @@ def test_postgres_init_creates_every_database_from_env(compose):
     env = compose["services"]["postgres"]["environment"]
     for name in PROCESSES:
         assert f"{name.upper()}_DB_PASSWORD" in env
+
+
+def test_every_deploy_script_is_valid_posix_shell():
+    import subprocess
+
+    scripts = sorted((ROOT / "deploy").rglob("*.sh"))
+    assert len(scripts) >= 3
+    for script in scripts:
+        result = subprocess.run(["sh", "-n", str(script)], capture_output=True, text=True,
+                                check=False)
+        assert result.returncode == 0, f"{script}: {result.stderr}"
+        assert script.read_text().startswith("#!/bin/sh\n")
