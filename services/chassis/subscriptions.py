@@ -10,6 +10,7 @@ acked only after that, so a crash mid-way loses nothing: the broker redelivers i
 """
 
 import logging
+import os
 from datetime import UTC, datetime
 from functools import partial
 
@@ -32,6 +33,23 @@ def subscription_queue(source: str, service: str, method: str) -> str:
     return f"{exchange_name(source)}--{service}.{method}"
 
 
+def event_queue_type(config: dict) -> str | None:
+    """``EVENT_QUEUE_TYPE`` (or ``YLH_EVENT_QUEUE_TYPE``): ``quorum`` in production, where the
+    broker replicates the queue; unset means the broker's default (classic)."""
+    value = config.get("EVENT_QUEUE_TYPE") or os.environ.get("YLH_EVENT_QUEUE_TYPE") or ""
+    return None if value in ("", "classic", "default") else value
+
+
+def event_subscription_queue(source: str, service: str, method: str, event_type: str,
+                             queue_type: str | None = None) -> Queue:
+    """The durable queue of one subscription, as the consumer and ``yuelihui declare`` make it
+    (both must declare it with the same arguments, or the broker refuses the second)."""
+    exchange = Exchange(exchange_name(source), type="topic", durable=True)
+    arguments = {"x-queue-type": queue_type} if queue_type else None
+    return Queue(subscription_queue(source, service, method), exchange=exchange,
+                 routing_key=event_type, durable=True, queue_arguments=arguments)
+
+
 def dead_letter_queue(service: str) -> Queue:
     exchange = Exchange(DEAD_LETTER_EXCHANGE, type="topic", durable=True)
     return Queue(f"{service}.dead-letters", exchange=exchange, routing_key=f"{service}.#",
@@ -48,10 +66,9 @@ class EventSubscription(Consumer):
         super().__init__(queue=None, requeue_on_error=False, **kwargs)
 
     def setup(self):
-        service = self.container.service_name
-        exchange = Exchange(exchange_name(self.source), type="topic", durable=True)
-        self.queue = Queue(subscription_queue(self.source, service, self.method_name),
-                           exchange=exchange, routing_key=self.event_type, durable=True)
+        self.queue = event_subscription_queue(self.source, self.container.service_name,
+                                              self.method_name, self.event_type,
+                                              event_queue_type(self.container.config))
         retry = self.container.config.get("EVENT_RETRY") or {}
         self.attempts = int(retry.get("attempts", 5))
         self.backoff = float(retry.get("backoff", 1.0))
