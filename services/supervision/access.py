@@ -5,7 +5,7 @@ platform's own services (the system actor), not the member who referred it.
 """
 
 from services.chassis.actor import Actor
-from services.chassis.errors import Forbidden
+from services.chassis.errors import Forbidden, ValidationFailed
 
 ADMIN = "district_admin"
 OFFICER = "township_officer"
@@ -83,3 +83,11 @@ def require_clue_content_reader(actor: Actor) -> None:
 def require_inspector(actor: Actor) -> None:
     if INSPECTOR not in actor.roles:
         raise Forbidden("仅纪检监察机关可以办理线索")
+
+
+def require_objection_signer(actor: Actor, data: dict) -> None:
+    """A named objection is filed by that person, or recorded for them by village staff."""
+    if data["anonymous"] or actor.has(ADMIN, OFFICER, LIAISON):
+        return
+    if actor.person_id != data["person_id"]:
+        raise ValidationFailed("输入有误", {"person_id": ["只能以本人名义实名提出异议"]})

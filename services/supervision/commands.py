@@ -349,10 +349,7 @@ def file_objection(tx: Transaction, actor: Actor, disclosure_id: str, data: dict
     """In the window only. ``data["person_id"]`` was checked against the registry before."""
     s = tx.session
     disclosure = get_disclosure_record(s, disclosure_id)
-    if not data["anonymous"] and not (actor.has("district_admin", "township_officer",
-                                                 "liaison")
-                                      or actor.person_id == data["person_id"]):
-        raise ValidationFailed("输入有误", {"person_id": ["只能以本人名义实名提出异议"]})
+    access.require_objection_signer(actor, data)
     if disclosure.superseded_by_id:
         raise _conflict(f"该公开已被 {disclosure.superseded_by_id} 更正, 请对更正后的公开提出异议",
                         "corrected")

@@ -155,6 +155,7 @@ class SupervisionService(ObservableService):
     @rpc
     def file_objection(self, disclosure_id, data):
         data = load(s.ObjectionIn(), data)
+        access.require_objection_signer(self.actor, data)
         if data.get("person_id"):
             self._require_person(data["person_id"], "person_id")  # before the transaction
         with self.db.transaction() as tx:
