@@ -26,7 +26,9 @@ class Money(fields.Decimal):
     """Exact yuan in, ``"123.45"`` out; anything that is not exact to the fen is refused."""
 
     def __init__(self, **kwargs):
-        super().__init__(as_string=True, **kwargs)
+        metadata = {"type": "string", "format": "decimal", "example": "1234.50",
+                    "description": "元, 最多两位小数", **kwargs.pop("metadata", {})}
+        super().__init__(as_string=True, metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, float):
@@ -81,7 +83,7 @@ class ExerciseQuery(PageQuery):
     state = one_of(domain.EXERCISE_STATES, required=False)
 
 
-class StepIn(Schema):
+class ExerciseStepIn(Schema):
     step = fields.String(required=True, validate=STEP_KEY)
     done_on = fields.Date(required=True)
     responsible = text(100)
@@ -115,7 +117,7 @@ class DisclosureIn(Schema):
             raise ValidationError(errors)
 
 
-class CorrectionIn(Schema):
+class DisclosureCorrectionIn(Schema):
     title = text(200)
     body = text(20000)
     amount = Money(load_default=None, allow_none=True)
@@ -145,7 +147,7 @@ class ObjectionIn(Schema):
             raise ValidationError({"person_id": ["匿名异议不能填写人员编号"]})
 
 
-class AnswerIn(Schema):
+class ObjectionAnswerIn(Schema):
     answer = text(2000)
     upheld = fields.Boolean(required=True)
 
@@ -165,11 +167,11 @@ class MatterQuery(PageQuery):
     source = one_of(domain.MATTER_SOURCES, required=False)
 
 
-class RectifyIn(Schema):
+class MatterRectifyIn(Schema):
     evidence = text(2000)
 
 
-class ReferToMeetingIn(Schema):
+class MatterReferIn(Schema):
     summary = text(2000, required=False, load_default=None, allow_none=True)
 
 
@@ -191,12 +193,12 @@ class ClueQuery(PageQuery):
     state = one_of(domain.CLUE_STATES, required=False)
 
 
-class ConcludeIn(Schema):
+class ClueConcludeIn(Schema):
     outcome = one_of(domain.CLUE_OUTCOMES)
     feedback = text(5000)
 
 
-class StatisticsQuery(Schema):
+class SupervisionStatisticsQuery(Schema):
     period = fields.String(required=True, validate=PERIOD)
     township = digits(9, required=False)
 
@@ -341,21 +343,21 @@ class ClueReadView(Schema):
     read_at = fields.DateTime()
 
 
-class KindTotal(Schema):
+class DisclosureKindTotal(Schema):
     kind = fields.String()
     count = fields.Integer()
     amount = Money()
 
 
-class CountAmount(Schema):
+class DisclosureCountAmount(Schema):
     count = fields.Integer()
     amount = Money()
 
 
 class SupervisionBlock(Schema):
-    disclosures = fields.List(fields.Nested(KindTotal))
-    livelihood_projects = fields.Nested(CountAmount)
-    village_construction = fields.Nested(CountAmount)
+    disclosures = fields.List(fields.Nested(DisclosureKindTotal))
+    livelihood_projects = fields.Nested(DisclosureCountAmount)
+    village_construction = fields.Nested(DisclosureCountAmount)
     procedure_alerts = fields.Integer()
     matters_raised = fields.Integer()
     matters_rectified = fields.Integer()
@@ -365,7 +367,7 @@ class SupervisionBlock(Schema):
     verified_cases = fields.Integer()
 
 
-class TownshipStatistics(Schema):
+class SupervisionTownshipStatistics(Schema):
     township_code = fields.String()
     current = fields.Nested(SupervisionBlock)
     previous = fields.Nested(SupervisionBlock)
@@ -375,11 +377,11 @@ class TownshipStatistics(Schema):
 class SupervisionStatistics(Schema):
     period = fields.String()
     previous_period = fields.String()
-    townships = fields.List(fields.Nested(TownshipStatistics))
-    total = fields.Nested(TownshipStatistics)
+    townships = fields.List(fields.Nested(SupervisionTownshipStatistics))
+    total = fields.Nested(SupervisionTownshipStatistics)
 
 
-class CatalogueResult(Schema):
+class PowerCatalogueResult(Schema):
     added = fields.Integer()
     total = fields.Integer()
 

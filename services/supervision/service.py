@@ -51,7 +51,7 @@ class SupervisionService(ObservableService):
     def load_catalogue(self):
         with self.db.transaction() as tx:
             result = commands.load_catalogue(tx, self.actor)
-        return s.CatalogueResult().dump(result)
+        return s.PowerCatalogueResult().dump(result)
 
     @rpc
     def list_power_items(self, query=None):
@@ -100,7 +100,7 @@ class SupervisionService(ObservableService):
 
     @rpc
     def record_step(self, exercise_id, data):
-        data = load(s.StepIn(), data)
+        data = load(s.ExerciseStepIn(), data)
         with self.db.transaction() as tx:
             commands.record_step(tx, self.actor, exercise_id, data, self.clock.now(),
                                  self.settings)
@@ -146,7 +146,7 @@ class SupervisionService(ObservableService):
 
     @rpc
     def correct_disclosure(self, disclosure_id, data):
-        data = load(s.CorrectionIn(), data)
+        data = load(s.DisclosureCorrectionIn(), data)
         with self.db.transaction() as tx:
             corrected = commands.correct_disclosure(tx, self.actor, disclosure_id, data,
                                                     self.clock.now(), self.settings)
@@ -165,7 +165,7 @@ class SupervisionService(ObservableService):
 
     @rpc
     def answer_objection(self, disclosure_id, objection_id, data):
-        data = load(s.AnswerIn(), data)
+        data = load(s.ObjectionAnswerIn(), data)
         with self.db.transaction() as tx:
             commands.answer_objection(tx, self.actor, disclosure_id, objection_id, data,
                                       self.clock.now())
@@ -208,7 +208,7 @@ class SupervisionService(ObservableService):
 
     @rpc
     def rectify_matter(self, matter_id, data):
-        data = load(s.RectifyIn(), data)
+        data = load(s.MatterRectifyIn(), data)
         with self.db.transaction() as tx:
             commands.rectify_matter(tx, self.actor, matter_id, data["evidence"],
                                     self.clock.now())
@@ -216,7 +216,7 @@ class SupervisionService(ObservableService):
 
     @rpc
     def refer_matter_to_meeting(self, matter_id, data=None):
-        data = load(s.ReferToMeetingIn(), data)
+        data = load(s.MatterReferIn(), data)
         with self.db.transaction() as tx:
             commands.refer_matter_to_meeting(tx, self.actor, matter_id, data.get("summary"))
         return self.get_matter(matter_id)
@@ -274,7 +274,7 @@ class SupervisionService(ObservableService):
 
     @rpc
     def conclude_clue(self, clue_id, data):
-        return self._advance_clue(clue_id, "conclude", load(s.ConcludeIn(), data))
+        return self._advance_clue(clue_id, "conclude", load(s.ClueConcludeIn(), data))
 
     def _advance_clue(self, clue_id, action, data=None):
         with self.db.transaction() as tx:
@@ -286,7 +286,7 @@ class SupervisionService(ObservableService):
 
     @rpc
     def statistics(self, query=None):
-        query = load(s.StatisticsQuery(), query)
+        query = load(s.SupervisionStatisticsQuery(), query)
         with self.db.reading() as session:
             result = commands.statistics(session, self.actor, query["period"],
                                          query.get("township"))
