@@ -175,9 +175,14 @@ class MatterReferIn(Schema):
     summary = text(2000, required=False, load_default=None, allow_none=True)
 
 
+CATEGORY = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$",
+                           error="应为小写英文标识, 如 benefit_fund、village_finance")
+
+
 class ClueIn(Schema):
     village_code = digits(12)
-    category = text(40)
+    # an identifier, not free text: it travels in clue events, where no content may go
+    category = fields.String(required=True, validate=CATEGORY)
     content = text(20000)
     whistleblower = text(500, required=False, load_default=None, allow_none=True)
     source = one_of(domain.CLUE_SOURCES, load_default="direct")

@@ -14,6 +14,7 @@ from services.chassis.subscriptions import subscribe
 from services.chassis.web import ObservableService
 from services.supervision import access, commands
 from services.supervision import schemas as s
+from services.supervision.gauges import SupervisionGauges
 from services.supervision.models import Base
 from services.supervision.vault import ClueVault
 
@@ -40,6 +41,7 @@ class SupervisionService(ObservableService):
     clock = Clock()
     services = ServiceRpc()
     vault = ClueVault()
+    gauges = SupervisionGauges()
 
     @property
     def settings(self) -> commands.Settings:

@@ -51,6 +51,9 @@ def test_topic_and_petition_events_raise_one_matter_each_even_twice(supervision,
     assert [(m["source_ref"], m["village_code"], m["state"]) for m in from_petition] == [
         ("PT1", V2, "open")]
     assert from_petition[0]["summary"] == "村集体收入去向不明"
+    metrics = requests.get(f"http://{sup_config['WEB_SERVER_ADDRESS']}/metrics", timeout=5).text
+    assert ('yuelihui_supervision_matters{overdue="false",service="supervision",state="open"} '
+            '2.0') in metrics
 
 
 def test_refer_matter_to_meeting_publishes_the_contract_payload(supervision, sup_config):
