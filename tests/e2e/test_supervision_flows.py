@@ -9,7 +9,14 @@ from sqlalchemy import select, text
 
 from services.chassis import clock
 from services.chassis.errors import Forbidden
-from services.supervision.models import Clue, Disclosure, Exercise, LocalVillage, Objection
+from services.supervision.models import (
+    Clue,
+    Disclosure,
+    Exercise,
+    LocalVillage,
+    Matter,
+    Objection,
+)
 from tests.e2e import district
 from tests.helpers import ADMIN, EventTap, rpc_as, wait_for
 from tests.service.supervision_support import CLUE_KEY, count, engine
@@ -184,3 +191,37 @@ def test_bad_input_is_refused_with_details_and_nothing_is_stored(sup_system):
     assert "公示期已于 2026-11-09 结束" in late.json()["detail"]
     assert late.json()["errors"]["state"] == "window_closed"
     assert count(url, Objection) == 0
+
+
+def test_matters_are_raised_with_a_registry_owner_and_rectified_with_evidence(sup_system):
+    api, url = sup_system.api, sup_system.database_urls["supervision"]
+    member, officer = api.as_user("member1"), api.as_user("officer1")
+    matter = {"village_code": V1, "title": "村级财务公开不及时", "summary": "连续两月未公开",
+              "owner": "C1", "deadline": "2099-12-31"}
+    unknown = member.post("/matters", json={**matter, "owner": "NOBODY"})
+    assert unknown.status_code == 400 and "owner" in unknown.json()["errors"]
+    assert api.as_user("liaison1").post("/matters", json=matter).status_code == 403
+    assert api.as_user("officer2").post("/matters", json=matter).status_code == 403
+    assert count(url, Matter) == 0
+    raised = member.post("/matters", json=matter)
+    assert raised.status_code == 201, raised.text
+    matter_id = raised.json()["id"]
+    assert raised.json()["state"] == "open" and raised.json()["owner"] == "C1"
+
+    referred = member.post(f"/matters/{matter_id}/refer-to-meeting", json={})
+    assert referred.status_code == 200 and referred.json()["referred_topic"] is True
+    again = member.post(f"/matters/{matter_id}/refer-to-meeting", json={})
+    assert again.status_code == 409
+    assert again.json()["errors"]["state"] == "referred_to_meeting"
+
+    assert officer.post(f"/matters/{matter_id}/rectify", json={}).json()["errors"] == {
+        "evidence": ["必填字段"]}
+    assert member.post(f"/matters/{matter_id}/rectify",
+                       json={"evidence": "x"}).status_code == 403  # not owner nor officer
+    done = officer.post(f"/matters/{matter_id}/rectify",
+                        json={"evidence": "已补公开 9、10 月财务, 附公开栏照片"})
+    assert done.status_code == 200 and done.json()["state"] == "rectified"
+    twice = officer.post(f"/matters/{matter_id}/rectify", json={"evidence": "再次"})
+    assert twice.status_code == 409 and "rectified" in twice.json()["detail"]
+    listed = api.as_user("admin").get("/matters", params={"state": "rectified"}).json()
+    assert [m["id"] for m in listed["items"]] == [matter_id]
