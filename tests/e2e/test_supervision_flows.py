@@ -74,10 +74,13 @@ def test_public_board_shows_the_corrected_disclosure_and_its_history(sup_system)
     assert [(h["id"], h["amount"], h["superseded_by_id"]) for h in shown["history"]] == [
         (original["id"], "860000.00", corrected.json()["id"])]
     old = public.get(f"/disclosures/{original['id']}").json()
-    assert [o["answer"] for o in old["objections"]][0] == "经复核实际为 1.9 公里, 予以更正"
+    answers = {o["id"]: o["answer"] for o in old["objections"]}
+    assert answers == {objection.json()["id"]: "经复核实际为 1.9 公里, 予以更正",
+                       named.json()["id"]: None}
     assert all("person_id" not in o for o in old["objections"])
     staff_view = liaison.get(f"/disclosures/{original['id']}").json()
-    assert [o["person_id"] for o in staff_view["objections"]] == [None, "M1"]
+    assert {o["id"]: o["person_id"] for o in staff_view["objections"]} == {
+        objection.json()["id"]: None, named.json()["id"]: "M1"}
     assert public.post("/disclosures", json={}).status_code == 401
 
 
