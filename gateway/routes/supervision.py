@@ -47,6 +47,8 @@ ROUTES = (
     Route("POST", "/power-exercises/<exercise_id>/complete", VILLAGE_WRITERS,
           "办结; 缺少步骤或惠民资金未公开即预警并生成监督事项", T,
           ("supervision", "complete_exercise"), response=sup.ExerciseView),
+    Route("GET", "/alerts", STAFF, "程序预警与公示期未答复异议预警", T,
+          ("supervision", "list_alerts"), query=sup.AlertQuery, response=page(sup.AlertView)),
     # --- disclosure (村务公开) and the public board -----------------------------------------
     Route("GET", "/disclosures", ANYONE, "村务公开栏: 按村、乡镇、类别、期间查询", T,
           ("supervision", "list_disclosures"), query=sup.DisclosureQuery,

@@ -278,6 +278,25 @@ def list_exercises(session: Session, village_code: str, state: str | None, page:
     return list(rows), total
 
 
+def list_alerts(session: Session, query: dict) -> tuple[list[dict], int]:
+    q = select(Alert)
+    for name, column in (("village", Alert.village_code), ("township", Alert.township_code),
+                         ("kind", Alert.kind)):
+        if query.get(name):
+            q = q.where(column == query[name])
+    if query.get("period"):
+        q = q.where(Alert.period.in_(domain.period_months(query["period"])))
+    total = session.scalar(select(func.count()).select_from(q.subquery()))
+    page, size = query["page"], query["page_size"]
+    rows = session.scalars(q.order_by(Alert.raised_at.desc(), Alert.id)
+                           .offset((page - 1) * size).limit(size))
+    return [{"id": a.id, "kind": a.kind, "step": a.step_key, "summary": a.summary,
+             "matter_id": a.matter_id, "raised_at": a.raised_at,
+             "village_code": a.village_code, "township_code": a.township_code,
+             "exercise_id": a.exercise_id, "disclosure_id": a.disclosure_id,
+             "period": a.period} for a in rows], total
+
+
 # --- disclosures --------------------------------------------------------------------------
 
 def publish_disclosure(tx: Transaction, actor: Actor, data: dict, now: datetime,

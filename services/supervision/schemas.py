@@ -203,6 +203,13 @@ class ClueConcludeIn(Schema):
     feedback = text(5000)
 
 
+class AlertQuery(PageQuery):
+    village = digits(12, required=False)
+    township = digits(9, required=False)
+    kind = one_of(domain.ALERT_KINDS, required=False)
+    period = fields.String(validate=PERIOD)
+
+
 class SupervisionStatisticsQuery(Schema):
     period = fields.String(required=True, validate=PERIOD)
     township = digits(9, required=False)
@@ -235,6 +242,14 @@ class ProcedureAlertView(Schema):
     summary = fields.String()
     matter_id = fields.String(allow_none=True)
     raised_at = fields.DateTime()
+
+
+class AlertView(ProcedureAlertView):
+    village_code = fields.String()
+    township_code = fields.String()
+    exercise_id = fields.String(allow_none=True)
+    disclosure_id = fields.String(allow_none=True)
+    period = fields.String()
 
 
 class ExerciseView(Schema):

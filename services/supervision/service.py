@@ -115,6 +115,14 @@ class SupervisionService(ObservableService):
                                        self.settings)
         return self._exercise(exercise_id)
 
+    @rpc
+    def list_alerts(self, query=None):
+        access.require_staff(self.actor)
+        query = load(s.AlertQuery(), query)
+        with self.db.reading() as session:
+            items, total = commands.list_alerts(session, query)
+        return _page(s.AlertView(many=True).dump(items), total, query)
+
     def _exercise(self, exercise_id):
         with self.db.reading() as session:
             exercise = commands.get_exercise_record(session, exercise_id)

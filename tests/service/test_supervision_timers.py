@@ -13,7 +13,7 @@ from services.supervision.models import Alert, Disclosure, Matter
 from services.supervision.service import SupervisionService
 from services.supervision.vault import Vault
 from tests.conftest import free_port
-from tests.helpers import EventTap, wait_for
+from tests.helpers import EventTap, rpc_as, wait_for
 from tests.service import supervision_support as support
 from tests.service.supervision_support import (
     ADMIN,
@@ -80,6 +80,10 @@ def test_two_instances_apply_each_periodic_effect_once(container_factory, sup_co
     assert [(e["reference_no"], e["overdue"]) for e in of("clue.overdue")] == [
         (made["clue"], "acknowledgement")]
     assert count(url, Alert, Alert.kind == "objections_unanswered") == 1
+    with rpc_as(sup_config, ADMIN) as rpc:
+        alerts = rpc.supervision.list_alerts(query={"kind": "objections_unanswered"})
+    assert [(a["disclosure_id"], a["village_code"], a["period"]) for a in alerts["items"]] == [
+        (made["project"], V2, "2026-12")]
     assert count(url, Disclosure, Disclosure.state == "window_closed") == 2
     assert count(url, Matter, Matter.overdue.is_(True)) == 1
     # the plain functions the timers call find nothing left to do
