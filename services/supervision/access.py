@@ -62,8 +62,12 @@ def require_matter_handler(actor: Actor, village_code: str, owner: str) -> None:
     raise Forbidden("只有责任人、所在乡镇或区级可以办理该事项")
 
 
-def require_clue_referrer(actor: Actor) -> None:
+def require_clue_referrer(actor: Actor, village_code: str) -> None:
+    """Members and the district refer clues about any village; an officer in its townships."""
     actor.require(ADMIN, OFFICER, MEMBER)
+    if actor.has(OFFICER) and not actor.has(ADMIN, MEMBER) \
+            and not actor.covers_village(village_code):
+        raise Forbidden("只能移交本辖区村的问题线索")
 
 
 def require_clue_metadata_reader(actor: Actor, referred_by: str) -> None:

@@ -39,6 +39,7 @@ class Settings:
     matter_days: int = 30
     clue_acknowledge_days: int = 7
     clue_conclude_days: int = 90
+    finance_grace_days: int = 0  # a month's finance disclosure is due by this day of the next
 
     @classmethod
     def from_config(cls, config: dict) -> "Settings":
@@ -592,7 +593,7 @@ def clue_event(c: Clue, overdue: str | None = None) -> dict:
 
 def refer_clue(tx: Transaction, actor: Actor, data: dict, vault: Vault, now: datetime,
                settings: Settings) -> Clue:
-    access.require_clue_referrer(actor)
+    access.require_clue_referrer(actor, data["village_code"])
     s = tx.session
     _require_village(s, data["village_code"])
     if data["source"] == "matter":
@@ -695,10 +696,14 @@ def clue_reads(session: Session, actor: Actor, clue_id: str) -> list[ClueRead]:
 TransactionFactory = Callable[[], object]
 
 
-def flag_missing_finance(transaction: TransactionFactory, today: date) -> list[str]:
-    """Villages with no finance disclosure for the previous month: flagged once each."""
+def flag_missing_finance(transaction: TransactionFactory, today: date,
+                         grace_days: int = 0) -> list[str]:
+    """Villages with no finance disclosure for the previous month, once the grace days of
+    this month have passed: flagged once each."""
     month = domain.previous_month(today)
-    flagged = []
+    flagged: list[str] = []
+    if today.day <= grace_days:
+        return flagged
     with transaction() as tx:
         s = tx.session
         disclosed = set(s.scalars(select(Disclosure.village_code).where(

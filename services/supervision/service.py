@@ -326,7 +326,8 @@ class SupervisionService(ObservableService):
 
     @timer(interval=300)
     def check_finance_disclosures(self):
-        commands.flag_missing_finance(self.db.transaction, self.clock.today_local())
+        commands.flag_missing_finance(self.db.transaction, self.clock.today_local(),
+                                      self.settings.finance_grace_days)
 
     @timer(interval=300)
     def close_disclosure_windows(self):

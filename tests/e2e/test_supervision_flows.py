@@ -99,6 +99,14 @@ def test_clue_content_is_for_discipline_inspection_only(sup_system):
     assert "content" not in clue and "whistleblower" not in clue
     assert clue["state"] == "referred" and clue["reference_no"].startswith("XS-")
 
+    outside = api.as_user("officer2").post("/clues", json={
+        "village_code": V1, "category": "benefit_fund", "content": "别处的线索"})
+    assert outside.status_code == 403  # an officer refers clues in its own townships only
+    bad = member.post("/clues", json={"village_code": V1, "category": "张三的问题",
+                                      "content": "x"})
+    assert bad.status_code == 400 and "category" in bad.json()["errors"]
+    assert count(sup_system.database_urls["supervision"], Clue) == 1
+
     admin = api.as_user("admin")
     seen = admin.get(f"/clues/{clue['id']}")
     assert seen.status_code == 200

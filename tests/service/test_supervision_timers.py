@@ -100,7 +100,9 @@ def test_checks_called_directly_with_a_set_clock(sup_config):
     # still in the window and before the deadlines: nothing but October's finance
     assert commands.close_windows(transaction, clock.now()) == []
     assert commands.flag_overdue(transaction, date(2026, 11, 27)) == []
-    assert commands.flag_missing_finance(transaction, date(2026, 11, 20)) == [V1, V2, V3]
+    assert commands.flag_missing_finance(transaction, date(2026, 11, 10), 10) == []
+    assert commands.flag_missing_finance(transaction, date(2026, 11, 11), 10) == [V1, V2, V3]
+    assert commands.flag_missing_finance(transaction, date(2026, 11, 20)) == []
     clock.set_now(datetime(2027, 3, 1, 2, tzinfo=UTC))
     assert commands.flag_overdue(transaction, date(2027, 3, 1)) == [
         made["matter"], f"{made['clue']}:acknowledgement", f"{made['clue']}:conclusion"]
