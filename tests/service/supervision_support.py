@@ -90,3 +90,9 @@ def publish_event(amqp_uri: str, source: str, event_type: str, data: dict,
                          declare=[exchange], content_type="application/json",
                          content_encoding="utf-8", retry=True)
     return body
+
+
+def distinct_events(tap) -> list[dict]:
+    """The tap's events once per id, in arrival order: the outbox is at-least-once and
+    consumers dedupe by id, so one effect is one event id."""
+    return list({event["id"]: event for event in tap.drain()}.values())

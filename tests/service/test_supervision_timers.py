@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 
 from services.chassis import clock
+from services.chassis.store import OUTBOX
 from services.supervision import commands
-from services.supervision.models import Alert, Disclosure, Matter
+from services.supervision.models import Alert, Base, Disclosure, Matter
 from services.supervision.service import SupervisionService
 from services.supervision.vault import Vault
 from tests.conftest import free_port
@@ -65,7 +66,10 @@ def test_two_instances_apply_each_periodic_effect_once(container_factory, sup_co
             "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}"}).start()
 
     def of(event_type):
-        return [e["data"] for e in tap.drain() if e["type"] == event_type]
+        """Distinct events of a type: the outbox is at-least-once (two relays on SQLite may
+        both send a row; consumers dedupe by id), so an effect is one event id."""
+        return list({e["id"]: e["data"] for e in tap.drain() if e["type"] == event_type
+                     }.values())
 
     wait_for(lambda: len(of("disclosure.finance_missing")) >= 2
              and len(of("disclosure.window_closed")) >= 2 and of("matter.overdue")
@@ -80,6 +84,10 @@ def test_two_instances_apply_each_periodic_effect_once(container_factory, sup_co
     assert [(e["reference_no"], e["overdue"]) for e in of("clue.overdue")] == [
         (made["clue"], "acknowledgement")]
     assert count(url, Alert, Alert.kind == "objections_unanswered") == 1
+    outbox = Base.metadata.tables[OUTBOX]
+    for event_type, rows in (("disclosure.finance_missing", 2), ("disclosure.window_closed", 2),
+                             ("matter.overdue", 1), ("clue.overdue", 1)):
+        assert count(url, outbox, outbox.c.event_type == event_type) == rows, event_type
     with rpc_as(sup_config, ADMIN) as rpc:
         alerts = rpc.supervision.list_alerts(query={"kind": "objections_unanswered"})
     assert [(a["disclosure_id"], a["village_code"], a["period"]) for a in alerts["items"]] == [
