@@ -236,3 +236,29 @@ def test_matters_are_raised_with_a_registry_owner_and_rectified_with_evidence(su
     assert twice.status_code == 409 and "rectified" in twice.json()["detail"]
     listed = api.as_user("admin").get("/matters", params={"state": "rectified"}).json()
     assert [m["id"] for m in listed["items"]] == [matter_id]
+
+
+def test_statistics_endpoint_and_openapi(sup_system):
+    api = sup_system.api
+    officer = api.as_user("officer1")
+    bad = officer.get("/supervision/statistics", params={"period": "2026-13"})
+    assert bad.status_code == 400 and "period" in bad.json()["errors"]
+    assert api.as_user(None).get("/supervision/statistics",
+                                 params={"period": "2026-11"}).status_code == 401
+    clock.set_now(datetime(2026, 11, 2, 2, tzinfo=UTC))
+    officer = api.as_user("officer1")
+    for amount in ("0.10", "0.20"):
+        assert officer.post("/disclosures", json={
+            "kind": "livelihood_project", "village_code": V1, "title": "小额项目", "body": "-",
+            "amount": amount}).status_code == 201
+    stats = officer.get("/supervision/statistics", params={"period": "2026-11",
+                                                           "township": district.T1})
+    assert stats.status_code == 200, stats.text
+    block = stats.json()["townships"][0]["current"]["livelihood_projects"]
+    assert block == {"count": 2, "amount": "0.30"}  # 0.1 + 0.2, exactly
+    paths = api.as_user(None).get("/openapi.json").json()["paths"]
+    for path in ("/disclosures", "/disclosures/{disclosure_id}/objections", "/matters",
+                 "/clues", "/clues/{clue_id}/content", "/villages/{code}/power-exercises",
+                 "/power-items", "/supervision/statistics", "/alerts"):
+        assert path in paths, path
+    assert paths["/clues/{clue_id}/content"]["get"]["x-roles"] == ["discipline_inspector"]
