@@ -12,7 +12,7 @@ from services.chassis.schemas import load
 from services.chassis.store import Database
 from services.chassis.subscriptions import subscribe
 from services.chassis.web import ObservableService
-from services.supervision import access, commands
+from services.supervision import access, commands, statistics
 from services.supervision import schemas as s
 from services.supervision.gauges import SupervisionGauges
 from services.supervision.models import Base
@@ -298,7 +298,7 @@ class SupervisionService(ObservableService):
     def statistics(self, query=None):
         query = load(s.SupervisionStatisticsQuery(), query)
         with self.db.reading() as session:
-            result = commands.statistics(session, self.actor, query["period"],
+            result = statistics.statistics(session, self.actor, query["period"],
                                          query.get("township"))
         return s.SupervisionStatistics().dump(result)
 
