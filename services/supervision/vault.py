@@ -1,0 +1,53 @@
+"""Encryption at rest of clue content and whistleblower identity (``cryptography`` Fernet).
+
+``CLUE_KEYS`` is a comma-separated list of Fernet keys: the first encrypts, all decrypt, so
+keys rotate by putting a new one first. Without it (development, tests that do not care) a
+key is derived from ``ACTOR_SECRET`` and a warning is logged.
+"""
+
+import base64
+import hashlib
+import logging
+
+from cryptography.fernet import Fernet, MultiFernet
+from nameko.extensions import DependencyProvider
+
+log = logging.getLogger(__name__)
+
+
+class Vault:
+    def __init__(self, keys: list[str]):
+        if not keys:
+            raise ValueError("at least one key is needed")
+        self._fernet = MultiFernet([Fernet(key.strip().encode()) for key in keys])
+
+    def encrypt(self, text: str | None) -> str | None:
+        if text is None:
+            return None
+        return self._fernet.encrypt(text.encode("utf-8")).decode("ascii")
+
+    def decrypt(self, token: str | None) -> str | None:
+        if token is None:
+            return None
+        return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
+
+
+def keys_from_config(config: dict) -> list[str]:
+    configured = config.get("CLUE_KEYS")
+    if isinstance(configured, list | tuple):
+        keys = [str(key) for key in configured if str(key).strip()]
+    else:
+        keys = [key for key in str(configured or "").split(",") if key.strip()]
+    if keys:
+        return keys
+    log.warning("CLUE_KEYS is not set: clue content is encrypted with a development key")
+    digest = hashlib.sha256(b"yuelihui-clue-key:" + config["ACTOR_SECRET"].encode()).digest()
+    return [base64.urlsafe_b64encode(digest).decode()]
+
+
+class ClueVault(DependencyProvider):
+    def setup(self):
+        self.vault = Vault(keys_from_config(self.container.config))
+
+    def get_dependency(self, worker_ctx):
+        return self.vault
