@@ -369,6 +369,21 @@ def _audit(tx: Transaction, actor: Actor, kind: str, subject_id: str) -> None:
     log.info("personal data of %s %s read by %s", kind, subject_id, actor.username)
 
 
+def rotate_identity_keys(tx: Transaction, actor: Actor, vault: Vault) -> dict:
+    """Re-encrypt every stored identity and party list with the first configured key."""
+    actor.require(access.ADMIN)
+    petitions = disputes = 0
+    for petition in tx.session.scalars(select(Petition).where(
+            Petition.identity_cipher.is_not(None))):
+        petition.identity_cipher = vault.rotate(petition.identity_cipher)
+        petitions += 1
+    for dispute in tx.session.scalars(select(Dispute)):
+        dispute.parties_cipher = vault.rotate(dispute.parties_cipher)
+        disputes += 1
+    log.info("identity keys rotated: %d petitions, %d disputes", petitions, disputes)
+    return {"petitions": petitions, "disputes": disputes}
+
+
 def list_identity_reads(session: Session, actor: Actor, subject_id: str | None, page: int,
                         page_size: int) -> tuple[list[IdentityRead], int]:
     actor.require(access.ADMIN)

@@ -145,6 +145,12 @@ class PetitionsService(ObservableService):
             items = s.IdentityReadView(many=True).dump([_row(r) for r in rows])
         return _page(items, total, query)
 
+    @rpc
+    def rotate_identity_keys(self):
+        """After putting a new key first in IDENTITY_KEYS: re-encrypt, then drop the old key."""
+        with self.db.transaction() as tx:
+            return commands.rotate_identity_keys(tx, self.actor, self.vault)
+
     # --- handling -----------------------------------------------------------------------
 
     @rpc
