@@ -10,6 +10,7 @@ from services.chassis.subscriptions import subscribe
 from services.chassis.web import ObservableService
 from services.petitions import access, commands, domain
 from services.petitions import schemas as s
+from services.petitions.gauges import PetitionGauges
 from services.petitions.models import Base, Petition
 from services.petitions.protect import IdentityVault
 from services.petitions.settings import Settings, timer
@@ -24,6 +25,7 @@ class PetitionsService(ObservableService):
     services = ServiceRpc()
     vault = IdentityVault()
     settings = Settings()
+    gauges = PetitionGauges()
 
     # --- intake -------------------------------------------------------------------------
 

@@ -177,3 +177,21 @@ def test_key_rotation(container_factory, rabbit_config, petitions_db):
     container_factory(PetitionsService, only_new).start()
     with rpc_as(only_new, OFFICER1) as rpc:
         assert rpc.petitions.get_identity(petition_id=pid)["phone"] == IDENTITY["phone"]
+
+
+def test_metrics_show_open_petitions_and_overdue_deadlines(petitions):
+    from datetime import datetime
+
+    import requests
+
+    from services.chassis import clock
+
+    config = petitions.config
+    clock.set_now(datetime(2026, 3, 2, 9, tzinfo=clock.LOCAL))
+    ids = [_file(config)["id"], _file(config, anonymous=True, identity=None)["id"]]
+    clock.set_now(datetime(2026, 3, 18, 9, tzinfo=clock.LOCAL))  # acceptance due 2026-03-17
+    body = requests.get(f"http://{config['WEB_SERVER_ADDRESS']}/metrics", timeout=5).text
+    assert 'yuelihui_petitions_open{service="petitions",state="received"} 2.0' in body
+    assert 'yuelihui_petitions_overdue{service="petitions",stage="accept"} 2.0' in body
+    assert 'yuelihui_petitions_open{service="petitions",state="accepted"} 0.0' in body
+    assert not [text for text in (IDENTITY["name"], *ids) if text in body]
