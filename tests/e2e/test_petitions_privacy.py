@@ -3,10 +3,12 @@ appear in no event and no log line of a full run; callers without the right role
 identity; each authorised read leaves an audit record."""
 
 import logging
+from datetime import datetime
 
 import pytest
 from sqlalchemy import text
 
+from services.chassis import clock
 from services.chassis.config import load_service
 from tests.e2e import district
 from tests.e2e.petitions_support import ID_NUMBER, NAME, PHONE, online_petition, start_petitions
@@ -23,15 +25,17 @@ EVERY_EVENT = {"petition.received", "petition.accepted", "petition.assigned",
                "petition.reexamined", "petition.closed", "petition.referred_to_meeting",
                "petition.referred_to_supervision", "petition.not_accepted",
                "dispute.registered", "dispute.mediation_held", "dispute.resolved",
-               "dispute.risk_raised", "dispute.referred"}
+               "dispute.risk_raised", "dispute.referred", "petition.due_soon",
+               "petition.overdue", "dispute.followup_due"}
 
 
 def test_identity_stays_out_of_events_logs_and_unauthorised_answers(start_system, caplog):
+    clock.set_now(datetime(2026, 3, 2, 9, tzinfo=clock.LOCAL))
     caplog.set_level(logging.DEBUG)
     for service in ("gateway", "petitions"):  # the deployed logger levels, e.g. nameko.rpc
         for name, logger in load_service(service)["LOGGING"].get("loggers", {}).items():
             caplog.set_level(logger["level"], logger=name)
-    system = start_petitions(start_system)
+    system = start_petitions(start_system, TIMERS={"interval": 0.05})
     tap = EventTap(system.configs["petitions"]["AMQP_URI"], ("petitions",))
     liaison, officer = system.api.as_user("liaison1"), system.api.as_user("officer1")
     admin, inspector = system.api.as_user("admin"), system.api.as_user("inspector")
@@ -125,6 +129,10 @@ def test_identity_stays_out_of_events_logs_and_unauthorised_answers(start_system
     assert [r["username"] for r in parties_audit["items"]] == ["liaison1"]
     assert officer.get("/petitions/identity-reads").status_code == 403
 
+    # the timers' events: due soon, overdue (the accepted petition), follow-up due
+    clock.set_now(datetime(2026, 4, 29, 9, tzinfo=clock.LOCAL))  # handling due 2026-05-01
+    wait_for(lambda: "petition.due_soon" in tap.types(), timeout=10)
+    clock.set_now(datetime(2026, 5, 10, 9, tzinfo=clock.LOCAL))
     # every event the service published, and every log line of the run
     try:
         wait_for(lambda: EVERY_EVENT <= set(tap.types()), timeout=15)
