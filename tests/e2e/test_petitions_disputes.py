@@ -47,7 +47,7 @@ def test_dispute_mediation_agreement_followup_and_urgent_risk(start_system):
                 and e["data"]["urgent"]]
 
     alert = wait_for(urgent, timeout=3, interval=0.02)[0]
-    assert time.monotonic() - answered_at < 1.5  # the next relay round, not a later batch
+    assert time.monotonic() - answered_at < 2  # the next relay round, not a timer
     assert alert["data"]["previous_level"] == "elevated"
     assert alert["data"]["risk_level"] == "high" and alert["data"]["dispute_id"] == did
     assert alert["subject"] == f"dispute/{did}"

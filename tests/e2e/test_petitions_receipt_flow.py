@@ -4,8 +4,10 @@ its receipt code over HTTP, and the receipt never shows anything identifying."""
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from services.chassis import clock
+from services.petitions.models import RateCounter
 from tests.e2e import district
 from tests.e2e.petitions_support import count_petitions, online_petition, start_petitions
 
@@ -97,6 +99,10 @@ def test_public_intake_is_rate_limited_per_client(start_system):
                 for _ in range(3)]
     assert statuses == [201, 201, 429]
     assert count_petitions(system) == 2
+    with system.petitions_engine.connect() as connection:  # a salted hash, not the address
+        keys = connection.execute(select(RateCounter.client_key, RateCounter.count)).all()
+    assert len(keys) == 1 and keys[0].count == 2
+    assert len(keys[0].client_key) == 64 and "127.0.0.1" not in keys[0].client_key
     # staff intake is not limited by the public counter
     liaison = system.api.as_user("liaison1")
     staff = liaison.post("/petitions", json={**online_petition(), "channel": "liaison"})

@@ -13,7 +13,7 @@ from services.petitions import commands
 from services.petitions.domain import Rules
 from services.petitions.models import Base
 from services.petitions.service import PetitionsService
-from tests.helpers import EventTap, rpc_as
+from tests.helpers import EventTap, rpc_as, wait_for
 from tests.service import petitions_support as support
 from tests.service.petitions_support import OFFICER1, V1, petitions_config
 
@@ -63,29 +63,33 @@ def test_two_instances_fire_each_deadline_signal_once(container_factory, rabbit_
     tap = EventTap(configs[0]["AMQP_URI"], ("petitions",))
     petition_id = _file_and_accept(configs[0])
 
-    def settle():
-        time.sleep(0.6)  # many timer rounds of both instances and relay rounds
+    def settle(expected: int):
+        """Wait for ``expected`` distinct signals, then let both instances run many more
+        timer and relay rounds: nothing else may appear."""
+        wait_for(lambda: len(_signals(tap)) >= expected, timeout=10)
+        time.sleep(0.5)
         return _signals(tap)
 
+    due_soon = ("petition.due_soon", "handle", "2026-05-01")
     clock.set_now(_at(date(2026, 4, 27)))
-    assert settle() == []
+    assert settle(0) == []
     clock.set_now(_at(date(2026, 4, 28)))  # three days before 2026-05-01
-    assert settle() == [("petition.due_soon", "handle", "2026-05-01")]
+    assert settle(1) == [due_soon]
     clock.set_now(_at(date(2026, 4, 29)))
-    assert settle() == [("petition.due_soon", "handle", "2026-05-01")]
+    assert settle(1) == [due_soon]
 
     with rpc_as(configs[1], OFFICER1) as rpc:
         extended = rpc.petitions.extend(petition_id=petition_id,
                                         data={"days": 10, "reason": "需补充调查"})
     assert extended["handle_due"] == "2026-05-11"
     clock.set_now(_at(date(2026, 5, 2)))  # the old deadline passed, but it was extended
-    assert len(settle()) == 1
+    assert settle(1) == [due_soon]
     clock.set_now(_at(date(2026, 5, 8)))
-    assert settle()[1:] == [("petition.due_soon", "handle", "2026-05-11")]
+    assert settle(2) == [due_soon, ("petition.due_soon", "handle", "2026-05-11")]
     clock.set_now(_at(date(2026, 5, 12)))
-    assert settle()[2:] == [("petition.overdue", "handle", "2026-05-11")]
+    assert settle(3)[2:] == [("petition.overdue", "handle", "2026-05-11")]
     clock.set_now(_at(date(2026, 5, 20)))
-    assert settle()[3:] == []
+    assert len(settle(3)) == 3
     assert _outbox_signals(petitions_db) == 3
     tap.close()
 
