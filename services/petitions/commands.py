@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 from services.chassis import clock
 from services.chassis.actor import Actor
 from services.chassis.errors import Conflict, NotFound, RateLimited, ValidationFailed
-from services.chassis.store import Transaction
+from services.chassis.store import ONCE, Transaction
 from services.petitions import access, domain
 from services.petitions.domain import Rules
 from services.petitions.models import (
+    Base,
     Dispute,
     IdentityRead,
     MediationSession,
@@ -426,31 +427,49 @@ def check_deadlines(transaction, reading, rules: Rules, today: date) -> list[str
         disputes = list(session.scalars(select(Dispute).where(
             Dispute.state == "agreed", Dispute.followed_up_on.is_(None),
             Dispute.followup_due <= today)))
-    for petition in petitions:
-        for deadline in domain.open_deadlines(petition):
-            signal = domain.deadline_signal(deadline, today, rules.due_soon_days)
-            if signal is None:
-                continue
-            key = domain.once_key(signal, petition.id, deadline.stage, deadline.due)
-            with transaction() as tx:
-                current = tx.session.get(Petition, petition.id)
-                if deadline not in domain.open_deadlines(current) or not tx.once(key):
-                    continue
-                tx.publish(f"petition.{signal}", f"petition/{petition.id}",
-                           _event(current, stage=deadline.stage, due=deadline.due))
-                applied.append(key)
-    for dispute in disputes:
-        key = domain.dispute_followup_key(dispute.id, dispute.followup_due)
+        candidates = []
+        for petition in petitions:
+            for deadline in domain.open_deadlines(petition):
+                signal = domain.deadline_signal(deadline, today, rules.due_soon_days)
+                if signal is not None:
+                    key = domain.once_key(signal, petition.id, deadline.stage, deadline.due)
+                    candidates.append((key, petition.id, signal, deadline))
+        followups = [(domain.dispute_followup_key(d.id, d.followup_due), d.id)
+                     for d in disputes]
+        # skip what is already claimed without opening a transaction per key every tick
+        claimed = _claimed(session, [c[0] for c in candidates] + [f[0] for f in followups])
+    for key, petition_id, signal, deadline in candidates:
+        if key in claimed:
+            continue
         with transaction() as tx:
-            current = tx.session.get(Dispute, dispute.id)
+            current = tx.session.get(Petition, petition_id)
+            if deadline not in domain.open_deadlines(current) or not tx.once(key):
+                continue
+            tx.publish(f"petition.{signal}", f"petition/{petition_id}",
+                       _event(current, stage=deadline.stage, due=deadline.due))
+            applied.append(key)
+    for key, dispute_id in followups:
+        if key in claimed:
+            continue
+        with transaction() as tx:
+            current = tx.session.get(Dispute, dispute_id)
             if current.followed_up_on is not None or not tx.once(key):
                 continue
-            tx.publish("dispute.followup_due", f"dispute/{dispute.id}",
+            tx.publish("dispute.followup_due", f"dispute/{dispute_id}",
                        _dispute_event(tx.session, current))
             applied.append(key)
     if applied:
         log.info("deadline check on %s applied %d signals", today.isoformat(), len(applied))
     return applied
+
+
+def _claimed(session: Session, keys: list[str]) -> set[str]:
+    once = Base.metadata.tables[ONCE]
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        found.update(session.scalars(select(once.c.key).where(
+            once.c.key.in_(keys[start:start + 500]))))
+    return found
 
 
 # --- disputes -----------------------------------------------------------------------------
