@@ -1,6 +1,8 @@
 """The gateway: authenticates, authorises from the route table, calls the services by RPC
 and answers JSON, or RFC 9457 problems. Entrypoints only; the table is in ``routes.py``."""
 
+import hashlib
+import hmac
 import json
 import logging
 import time
@@ -90,6 +92,8 @@ class GatewayService(ObservableService):
             kwargs["data"] = body
         if route.csv_body:
             kwargs = {"data": {"kind": kwargs.pop("kind"), "csv": self._csv_body(request)}}
+        if route.client_key:
+            kwargs["client"] = self._client_key(request)
         if route.rpc:
             result = self.services.call(*route.rpc, actor, **kwargs)
         else:
@@ -130,6 +134,12 @@ class GatewayService(ObservableService):
         if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("Authorization 头应为 Bearer 令牌")
         return accounts.actor_from_token(token.strip(), self.config["JWT_SECRET"])
+
+    def _client_key(self, request) -> str:
+        """The client address as a salted hash: services rate-limit on it, never see it."""
+        salt = self.config.get("CLIENT_KEY_SALT") or self.config["ACTOR_SECRET"]
+        address = request.remote_addr or "unknown"
+        return hmac.new(salt.encode(), address.encode(), hashlib.sha256).hexdigest()
 
     def _read_body(self, request, limit: int) -> bytes:
         if request.content_length is not None and request.content_length > limit:

@@ -34,6 +34,7 @@ class Route:
     response: type | None = None
     status: int = 200
     csv_body: bool = False  # body is text/csv, passed as data={"kind": <kind>, "csv": text}
+    client_key: bool = False  # pass client=<salted hash of the client address> (rate limits)
 
     @property
     def name(self) -> str:

@@ -1,0 +1,51 @@
+"""Encryption at rest of personal data (petitioner identity, dispute parties).
+
+``IDENTITY_KEYS`` is a comma-separated list of Fernet keys: the first encrypts, all decrypt.
+Rotation: put a new key first, re-encrypt (``rotate``), then drop the old key.
+"""
+
+import json
+import logging
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from nameko.extensions import DependencyProvider
+
+log = logging.getLogger(__name__)
+
+# only for a container configured without keys (development and tests): never for production
+DEV_ONLY_KEY = "azWvxbSa1xQe2m1vhY4oWBx1uaN0JQQV1ykFvKO0upQ="
+
+
+class Vault:
+    def __init__(self, keys: str | list[str]):
+        if isinstance(keys, str):
+            keys = [key.strip() for key in keys.split(",") if key.strip()]
+        if not keys:
+            raise ValueError("IDENTITY_KEYS needs at least one Fernet key")
+        self._fernet = MultiFernet([Fernet(key.encode()) for key in keys])
+
+    def encrypt(self, value) -> str:
+        return self._fernet.encrypt(json.dumps(value, ensure_ascii=False).encode()).decode()
+
+    def decrypt(self, token: str):
+        try:
+            return json.loads(self._fernet.decrypt(token.encode()))
+        except InvalidToken as exc:
+            raise RuntimeError("personal data cannot be decrypted with the configured keys") \
+                from exc
+
+    def rotate(self, token: str) -> str:
+        """The same plaintext encrypted with the first key."""
+        return self._fernet.rotate(token.encode()).decode()
+
+
+class IdentityVault(DependencyProvider):
+    def setup(self):
+        keys = self.container.config.get("IDENTITY_KEYS")
+        if not keys:
+            log.warning("IDENTITY_KEYS not configured: using the development-only key")
+            keys = DEV_ONLY_KEY
+        self.vault = Vault(keys)
+
+    def get_dependency(self, worker_ctx):
+        return self.vault
