@@ -308,7 +308,7 @@ RULE_TESTS = [
          {"eval_time": "26h", "alertname": "YuelihuiNotificationFailuresRising",
           "exp_alerts": [{"exp_labels": {"severity": "warning"}}]}]},
     {"interval": "5m",
-     "input_series": [{"series": 'yuelihui_petitions_overdue{instance="a"}',
+     "input_series": [{"series": 'yuelihui_petitions_overdue{instance="a", stage="handling"}',
                        "values": "5x288 8x24"}],
      "alert_rule_test": [
          {"eval_time": "23h", "alertname": "YuelihuiOverduePetitionsRising", "exp_alerts": []},
@@ -316,7 +316,7 @@ RULE_TESTS = [
           "exp_alerts": [{"exp_labels": {"severity": "warning"}}]}]},
     {"interval": "5m",  # the test clock starts on 1970-01-01 00:00 UTC
      "input_series": [
-         {"series": 'yuelihui_meetings_villages_without_meeting{township="431102101"}',
+         {"series": 'yuelihui_meetings_villages{status="not_scheduled"}',
           "values": "3x7000"}],
      "alert_rule_test": [
          # 24 January 23:00 in Asia/Shanghai: not yet the 25th
