@@ -17,10 +17,13 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 run: install
 	@$(BIN)/yuelihui check-broker
 	@$(BIN)/yuelihui migrate
+	@$(BIN)/yuelihui declare
 	@$(BIN)/yuelihui load-demo
 	@echo ""
 	@echo "  API:      http://127.0.0.1:8000/api/v1  (OpenAPI: /api/v1/openapi.json)"
-	@echo "  Metrics:  gateway http://127.0.0.1:8000/metrics, registry http://127.0.0.1:8001/metrics"
+	@echo "  Metrics:  http://127.0.0.1:PORT/metrics and /health: gateway 8000, registry 8001,"
+	@echo "            meetings 8002, petitions 8003, supervision 8004, notify 8005"
+	@echo "  Mail:     a development SMTP sink on 127.0.0.1:1025 prints e-mails; SMS go to var/sms.jsonl"
 	@echo "  Logins:   admin, township, liaison, member, inspector, department / yuelihui-demo"
 	@echo "  Ctrl-C stops everything."
 	@echo ""

@@ -3,7 +3,8 @@ queues and subscriptions, dead letters, event replay, status)."""
 
 import warnings
 
-warnings.filterwarnings("ignore", message=r"(?s).*Eventlet is deprecated")  # noise for operators
+# noise for operators: eventlet's deprecation and nameko's import of pkg_resources
+warnings.filterwarnings("ignore", message=r"(?s).*(Eventlet|pkg_resources) is deprecated")
 
 import argparse
 import os
