@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
+# eventlet's deprecation notice and nameko's pkg_resources import, repeated by every process
+QUIET_WARNINGS := ignore::Warning:nameko.cli.commands,ignore::UserWarning:nameko.cli.main
 
 .PHONY: run test lint install clean
 
@@ -27,7 +29,7 @@ run: install
 	@echo "  Logins:   admin, township, liaison, member, inspector, department / yuelihui-demo"
 	@echo "  Ctrl-C stops everything."
 	@echo ""
-	@$(BIN)/honcho start -f Procfile
+	@PYTHONWARNINGS=$(QUIET_WARNINGS) $(BIN)/honcho start -f Procfile
 
 test: install
 	$(BIN)/ruff check .
