@@ -6,6 +6,7 @@ liaison or cadre only for its own villages, a member only for its linked village
 officer only for its township)."""
 
 from gateway.routes.table import ANYONE, Route
+from services.chassis.schemas import page_of
 from services.meetings import schemas as m
 
 # village cadres have no login accounts yet; the role is ready for when they do
@@ -16,14 +17,11 @@ OVERSIGHT = frozenset(("district_admin", "township_officer"))
 TAG = "meetings"
 
 
-def page(schema):
-    return m.page_of(schema)
-
 
 ROUTES = (
     # --- topics --------------------------------------------------------------------------
     Route("GET", "/villages/<code>/topics", READERS, "本村议题列表, 可按状态与平台筛选", TAG,
-          ("meetings", "list_topics"), query=m.TopicQuery, response=page(m.TopicView)),
+          ("meetings", "list_topics"), query=m.TopicQuery, response=page_of(m.TopicView)),
     Route("POST", "/villages/<code>/topics", MANAGERS, "提出议题(村民姓名保密, 可匿名)", TAG,
           ("meetings", "propose_topic"), body=m.TopicIn, response=m.TopicView, status=201),
     Route("GET", "/villages/<code>/candidates", READERS,
@@ -38,7 +36,7 @@ ROUTES = (
           ("meetings", "support_topic"), body=m.TopicSupportIn, response=m.TopicView),
     # --- meetings ------------------------------------------------------------------------
     Route("GET", "/villages/<code>/meetings", READERS, "本村会议列表", TAG,
-          ("meetings", "list_meetings"), query=m.MeetingQuery, response=page(m.MeetingView)),
+          ("meetings", "list_meetings"), query=m.MeetingQuery, response=page_of(m.MeetingView)),
     Route("POST", "/villages/<code>/meetings", MANAGERS,
           "安排会议(每村每月一次例会; 取消后可另行安排)", TAG,
           ("meetings", "schedule_meeting"), body=m.MeetingIn, response=m.MeetingView,
@@ -71,11 +69,11 @@ ROUTES = (
           response=m.MeetingSummaryView),
     Route("GET", "/meeting-summaries", ANYONE, "已公开会议的结果摘要列表", TAG,
           ("meetings", "list_summaries"), query=m.MeetingSummaryQuery,
-          response=page(m.MeetingSummaryView)),
+          response=page_of(m.MeetingSummaryView)),
     # --- resolutions ---------------------------------------------------------------------
     Route("GET", "/resolutions", READERS, "议定事项列表(本人可见范围)", TAG,
           ("meetings", "list_resolutions"), query=m.ResolutionQuery,
-          response=page(m.ResolutionView)),
+          response=page_of(m.ResolutionView)),
     Route("GET", "/resolutions/<resolution_id>", READERS, "议定事项详情与进展", TAG,
           ("meetings", "get_resolution"), response=m.ResolutionView),
     Route("POST", "/resolutions/<resolution_id>/progress", FOLLOWERS, "报告议定事项落实进展",

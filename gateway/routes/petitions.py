@@ -6,6 +6,7 @@ for the service's rate limits, never the address.
 """
 
 from gateway.routes.table import ADMIN, ANYONE, PUBLIC, STAFF, WRITERS, Route
+from services.chassis.schemas import page_of
 from services.petitions import schemas as p
 
 FILERS = frozenset(("district_admin", "township_officer", "liaison"))
@@ -48,13 +49,13 @@ ROUTES = (
           status=201),
     Route("GET", "/petitions", READERS, "信访事项列表(按辖区与角色), 分页", TAG,
           ("petitions", "list_petitions"), query=p.PetitionQuery,
-          response=p.page_of(p.PetitionView)),
+          response=page_of(p.PetitionView)),
     Route("GET", "/petitions/statistics", WRITERS, "信访与矛盾纠纷统计(按月、乡镇, 含上期对比)",
           TAG, ("petitions", "statistics"), query=p.PetitionStatisticsQuery,
           response=p.PetitionStatisticsView),
     Route("GET", "/petitions/identity-reads", ADMIN, "身份信息查阅审计记录", TAG,
           ("petitions", "list_identity_reads"), query=p.IdentityReadQuery,
-          response=p.page_of(p.IdentityReadView)),
+          response=page_of(p.IdentityReadView)),
     Route("GET", "/petitions/<petition_id>", READERS, "信访事项详情(不含身份信息)", TAG,
           ("petitions", "get_petition"), response=p.PetitionView),
     Route("GET", "/petitions/<petition_id>/identity", READERS,
@@ -84,7 +85,7 @@ ROUTES = (
           body=p.DisputeIn, response=p.DisputeView, status=201),
     Route("GET", "/disputes", READERS, "矛盾纠纷列表, 分页", DISPUTES,
           ("petitions", "list_disputes"), query=p.DisputeQuery,
-          response=p.page_of(p.DisputeView)),
+          response=page_of(p.DisputeView)),
     Route("GET", "/disputes/<dispute_id>", READERS, "矛盾纠纷详情(不含当事人信息)", DISPUTES,
           ("petitions", "get_dispute"), response=p.DisputeView),
     Route("GET", "/disputes/<dispute_id>/parties", READERS,

@@ -1,17 +1,13 @@
 """Registry endpoints: places, people, links, trainings, coverage, import."""
 
 from gateway.routes.table import ADMIN, ANYONE, STAFF, WRITERS, Route
+from services.chassis.schemas import page_of
 from services.registry import schemas as registry
-
-
-def page(schema):
-    return registry.page_of(schema)
-
 
 ROUTES = (
     # --- places --------------------------------------------------------------------------
     Route("GET", "/townships", ANYONE, "乡镇(街道)列表", "registry",
-          ("registry", "list_townships"), response=page(registry.TownshipView)),
+          ("registry", "list_townships"), response=page_of(registry.TownshipView)),
     Route("POST", "/townships", ADMIN, "登记乡镇(街道)", "registry",
           ("registry", "register_township"), body=registry.TownshipIn,
           response=registry.TownshipView, status=201),
@@ -20,7 +16,7 @@ ROUTES = (
           response=registry.TownshipView),
     Route("GET", "/villages", ANYONE, "村(社区)列表, 可按乡镇与名称查询, 分页", "registry",
           ("registry", "list_villages"), query=registry.VillageQuery,
-          response=page(registry.VillageView)),
+          response=page_of(registry.VillageView)),
     Route("POST", "/villages", WRITERS, "登记村(社区)", "registry",
           ("registry", "register_village"), body=registry.VillageIn,
           response=registry.VillageDetail, status=201),
@@ -32,7 +28,7 @@ ROUTES = (
     # --- people --------------------------------------------------------------------------
     Route("GET", "/people", STAFF, "人员列表, 可按村、角色与姓名查询, 分页", "registry",
           ("registry", "list_people"), query=registry.PeopleQuery,
-          response=page(registry.PersonView)),
+          response=page_of(registry.PersonView)),
     Route("POST", "/people", WRITERS, "登记人员或单位", "registry",
           ("registry", "register_person"), body=registry.PersonIn,
           response=registry.PersonView, status=201),
@@ -44,7 +40,7 @@ ROUTES = (
     Route("POST", "/people/<person_id>/deactivate", WRITERS, "停用人员(保留历史)", "registry",
           ("registry", "deactivate_person"), response=registry.PersonView),
     Route("GET", "/workstations", STAFF, "委员工作室列表", "registry",
-          ("registry", "list_workstations"), response=page(registry.WorkstationView)),
+          ("registry", "list_workstations"), response=page_of(registry.WorkstationView)),
     Route("POST", "/workstations", ADMIN, "登记委员工作室", "registry",
           ("registry", "register_workstation"), body=registry.WorkstationIn,
           response=registry.WorkstationView, status=201),
@@ -52,7 +48,7 @@ ROUTES = (
           ("registry", "update_workstation"), body=registry.WorkstationUpdate,
           response=registry.WorkstationView),
     Route("GET", "/links", STAFF, "联系关系列表", "registry", ("registry", "list_links"),
-          query=registry.LinkQuery, response=page(registry.LinkView)),
+          query=registry.LinkQuery, response=page_of(registry.LinkView)),
     Route("POST", "/links", WRITERS, "建立联系关系(班子成员联片、工作室联系乡镇、委员联系村)",
           "registry", ("registry", "link"), body=registry.LinkIn, response=registry.LinkView,
           status=201),
@@ -60,7 +56,7 @@ ROUTES = (
           ("registry", "unlink"), body=registry.LinkIn, response=registry.LinkView),
     Route("GET", "/trainings", STAFF, "联络员培训列表", "registry",
           ("registry", "list_trainings"), query=registry.TrainingQuery,
-          response=page(registry.TrainingView)),
+          response=page_of(registry.TrainingView)),
     Route("POST", "/trainings", WRITERS, "登记联络员培训", "registry",
           ("registry", "record_training"), body=registry.TrainingIn,
           response=registry.TrainingView, status=201),

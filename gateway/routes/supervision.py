@@ -6,6 +6,7 @@ again (e.g. a liaison only for its village, clue content for discipline inspecti
 """
 
 from gateway.routes.table import ADMIN, ANYONE, STAFF, Route
+from services.chassis.schemas import page_of
 from services.supervision import schemas as sup
 
 VILLAGE_WRITERS = frozenset(("district_admin", "township_officer", "liaison"))
@@ -16,15 +17,12 @@ CLUE_READERS = frozenset(("district_admin", "township_officer", "cppcc_member",
 T = "supervision"
 
 
-def page(schema):
-    return sup.page_of(schema)
-
 
 ROUTES = (
     # --- micro-power list (小微权力清单) ---------------------------------------------------
     Route("GET", "/power-items", ANYONE, "小微权力清单(区级清单, 指定村时含该村自增事项)", T,
           ("supervision", "list_power_items"), query=sup.PowerItemQuery,
-          response=page(sup.PowerItemView)),
+          response=page_of(sup.PowerItemView)),
     Route("GET", "/power-items/<item_id>", ANYONE, "权力事项及其规定程序", T,
           ("supervision", "get_power_item"), response=sup.PowerItemView),
     Route("POST", "/power-items", frozenset(("district_admin", "township_officer")),
@@ -34,7 +32,7 @@ ROUTES = (
           T, ("supervision", "load_catalogue"), response=sup.PowerCatalogueResult),
     Route("GET", "/villages/<code>/power-exercises", STAFF, "本村权力行使记录", T,
           ("supervision", "list_exercises"), query=sup.ExerciseQuery,
-          response=page(sup.ExerciseView)),
+          response=page_of(sup.ExerciseView)),
     Route("POST", "/villages/<code>/power-exercises", VILLAGE_WRITERS, "开始一次权力行使", T,
           ("supervision", "start_exercise"), body=sup.ExerciseIn, response=sup.ExerciseView,
           status=201),
@@ -48,11 +46,11 @@ ROUTES = (
           "办结; 缺少步骤或惠民资金未公开即预警并生成监督事项", T,
           ("supervision", "complete_exercise"), response=sup.ExerciseView),
     Route("GET", "/alerts", STAFF, "程序预警与公示期未答复异议预警", T,
-          ("supervision", "list_alerts"), query=sup.AlertQuery, response=page(sup.AlertView)),
+          ("supervision", "list_alerts"), query=sup.AlertQuery, response=page_of(sup.AlertView)),
     # --- disclosure (村务公开) and the public board -----------------------------------------
     Route("GET", "/disclosures", ANYONE, "村务公开栏: 按村、乡镇、类别、期间查询", T,
           ("supervision", "list_disclosures"), query=sup.DisclosureQuery,
-          response=page(sup.DisclosureSummary)),
+          response=page_of(sup.DisclosureSummary)),
     Route("GET", "/disclosures/<disclosure_id>", ANYONE, "公开详情, 含异议答复与更正历史", T,
           ("supervision", "get_disclosure"), response=sup.DisclosureView),
     Route("POST", "/disclosures", VILLAGE_WRITERS, "发布村务公开(公示期默认 7 天)", T,
@@ -69,7 +67,7 @@ ROUTES = (
           body=sup.ObjectionAnswerIn, response=sup.ObjectionView),
     # --- supervision matters (整改) -------------------------------------------------------
     Route("GET", "/matters", STAFF, "监督事项列表", T, ("supervision", "list_matters"),
-          query=sup.MatterQuery, response=page(sup.MatterView)),
+          query=sup.MatterQuery, response=page_of(sup.MatterView)),
     Route("GET", "/matters/<matter_id>", STAFF, "监督事项详情", T,
           ("supervision", "get_matter"), response=sup.MatterView),
     Route("POST", "/matters", RAISERS, "提出监督事项(责任人、整改期限)", T,
@@ -85,7 +83,7 @@ ROUTES = (
     Route("POST", "/clues", RAISERS, "移交问题线索(内容加密保存)", T,
           ("supervision", "refer_clue"), body=sup.ClueIn, response=sup.ClueView, status=201),
     Route("GET", "/clues", CLUE_READERS, "线索列表: 编号、状态与期限, 不含内容", T,
-          ("supervision", "list_clues"), query=sup.ClueQuery, response=page(sup.ClueView)),
+          ("supervision", "list_clues"), query=sup.ClueQuery, response=page_of(sup.ClueView)),
     Route("GET", "/clues/<clue_id>", CLUE_READERS, "线索概况: 编号、状态与期限, 不含内容", T,
           ("supervision", "get_clue"), response=sup.ClueFeedbackView),
     Route("GET", "/clues/<clue_id>/content", INSPECTOR,
@@ -93,7 +91,7 @@ ROUTES = (
           response=sup.ClueContent),
     Route("GET", "/clues/<clue_id>/reads", frozenset(("district_admin", "discipline_inspector")),
           "线索内容查阅记录", T, ("supervision", "list_clue_reads"),
-          response=page(sup.ClueReadView)),
+          response=page_of(sup.ClueReadView)),
     Route("POST", "/clues/<clue_id>/acknowledge", INSPECTOR, "签收线索", T,
           ("supervision", "acknowledge_clue"), response=sup.ClueView),
     Route("POST", "/clues/<clue_id>/review", INSPECTOR, "开始核查", T,

@@ -5,6 +5,7 @@ and every failure becomes ``ValidationFailed`` with ``{field: [reasons]}``.
 """
 
 import re
+from functools import cache
 
 import marshmallow
 from marshmallow import ValidationError, fields, validate
@@ -87,3 +88,15 @@ class PageQuery(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, error="应不小于 1"))
     page_size = fields.Integer(load_default=50, validate=validate.Range(
         min=1, max=500, error="应在 1 到 500 之间"))
+
+
+@cache
+def page_of(item_schema):
+    """``{"items": [...], "total": N, ...}``: every list endpoint pages the same way (one
+    class per item schema, so the OpenAPI document names it once)."""
+    return type(f"{item_schema.__name__}Page", (Schema,), {
+        "items": fields.List(fields.Nested(item_schema)),
+        "total": fields.Integer(),
+        "page": fields.Integer(),
+        "page_size": fields.Integer(),
+    })

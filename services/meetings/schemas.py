@@ -1,7 +1,6 @@
 """The meetings service's public contract: commands in, views out, event payloads, and the
 payloads it consumes from petitions and supervision."""
 
-from functools import cache
 
 from marshmallow import EXCLUDE, ValidationError, fields, validate, validates, validates_schema
 
@@ -366,16 +365,6 @@ class ResolutionStatsRow(Schema):
     open = fields.Integer()
     completion_rate = fields.Float()
     average_satisfaction = fields.Float(allow_none=True)
-
-
-@cache
-def page_of(item_schema):
-    return type(f"{item_schema.__name__}Page", (Schema,), {
-        "items": fields.List(fields.Nested(item_schema)),
-        "total": fields.Integer(),
-        "page": fields.Integer(),
-        "page_size": fields.Integer(),
-    })
 
 
 # --- events we publish (ids and non-identifying facts only) -------------------------------

@@ -333,15 +333,6 @@ class DisputePartiesView(Schema):
     parties = fields.List(fields.Nested(DisputeParty))
 
 
-def page_of(item_schema):
-    return type(f"{item_schema.__name__}Page", (Schema,), {
-        "items": fields.List(fields.Nested(item_schema)),
-        "total": fields.Integer(),
-        "page": fields.Integer(),
-        "page_size": fields.Integer(),
-    })
-
-
 # --- events (ids and non-identifying facts only) ------------------------------------------
 
 class PetitionEvent(Schema):

@@ -228,16 +228,6 @@ class ImportResult(Schema):
     unchanged = fields.Integer()
 
 
-def page_of(item_schema):
-    """``{"items": [...], "total": N}``: every list endpoint pages the same way."""
-    return type(f"{item_schema.__name__}Page", (Schema,), {
-        "items": fields.List(fields.Nested(item_schema)),
-        "total": fields.Integer(),
-        "page": fields.Integer(),
-        "page_size": fields.Integer(),
-    })
-
-
 # --- events (no phone numbers, no names of persons) ---------------------------------------
 
 class TownshipEvent(Schema):

@@ -406,15 +406,6 @@ class PowerCatalogueResult(Schema):
     total = fields.Integer()
 
 
-def page_of(item_schema):
-    return type(f"{item_schema.__name__}Page", (Schema,), {
-        "items": fields.List(fields.Nested(item_schema)),
-        "total": fields.Integer(),
-        "page": fields.Integer(),
-        "page_size": fields.Integer(),
-    })
-
-
 # --- events (ids and non-identifying facts only; never clue content) -----------------------
 
 class ExerciseStartedEvent(Schema):
