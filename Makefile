@@ -29,7 +29,7 @@ run: install
 	@echo "  Logins:   admin, township, liaison, member, inspector, department / yuelihui-demo"
 	@echo "  Ctrl-C stops everything."
 	@echo ""
-	@PYTHONWARNINGS=$(QUIET_WARNINGS) $(BIN)/honcho start -f Procfile
+	@YLH_ALLOW_DEV_SECRETS=1 PYTHONWARNINGS=$(QUIET_WARNINGS) $(BIN)/honcho start -f Procfile
 
 test: install
 	$(BIN)/ruff check .

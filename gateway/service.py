@@ -15,6 +15,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response
 
 from gateway import accounts, openapi, problems
+from gateway.clients import client_address
 from gateway.models import Base
 from gateway.routes import ROUTES, Route
 from services.chassis.actor import PUBLIC, Actor
@@ -138,7 +139,8 @@ class GatewayService(ObservableService):
     def _client_key(self, request) -> str:
         """The client address as a salted hash: services rate-limit on it, never see it."""
         salt = self.config.get("CLIENT_KEY_SALT") or self.config["ACTOR_SECRET"]
-        address = request.remote_addr or "unknown"
+        address = client_address(request.remote_addr, request.headers.get("X-Forwarded-For"),
+                                 int(self.config.get("TRUSTED_PROXIES", 0)))
         return hmac.new(salt.encode(), address.encode(), hashlib.sha256).hexdigest()
 
     def _read_body(self, request, limit: int) -> bytes:
@@ -165,3 +167,4 @@ class GatewayService(ObservableService):
             return raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ValidationFailed("CSV 应为 UTF-8 编码", {"csv": ["应为 UTF-8 编码"]}) from exc
+

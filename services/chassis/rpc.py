@@ -37,7 +37,10 @@ class _Caller:
         provider = self._provider
         actor = actor or system_actor(provider.container.service_name)
         self._worker_ctx.data[CONTEXT_KEY] = sign(actor, provider.secret)
-        proxy = MethodProxy(self._worker_ctx, service, method, provider.rpc_reply_listener)
+        # a request nobody took within the timeout expires in its queue: the caller has been
+        # told 503, so it must not run later (a retry would apply it twice)
+        proxy = MethodProxy(self._worker_ctx, service, method, provider.rpc_reply_listener,
+                            expiration=provider.timeout)
         try:
             reply = proxy.call_async(**kwargs)
         except UnknownService as exc:

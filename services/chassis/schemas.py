@@ -85,7 +85,8 @@ def digits(length: int, required: bool | None = None, **kwargs) -> fields.String
 
 
 class PageQuery(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, error="应不小于 1"))
+    page = fields.Integer(load_default=1, validate=validate.Range(
+        min=1, max=1_000_000, error="应在 1 到 1000000 之间"))
     page_size = fields.Integer(load_default=50, validate=validate.Range(
         min=1, max=500, error="应在 1 到 500 之间"))
 

@@ -20,6 +20,7 @@ from kombu.pools import producers
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer
 
+from services.chassis.errors import DomainError
 from services.chassis.events import exchange_name
 from services.chassis.metrics import ContainerRegistry
 from services.chassis.store import AlreadyProcessed
@@ -119,7 +120,7 @@ class EventSubscription(Consumer):
         service = self.container.service_name
         headers = {
             "x-yl-queue": self.queue.name,
-            "x-yl-error": f"{type(error).__name__}: {error}"[:500],
+            "x-yl-error": describe(error),
             "x-yl-attempts": attempts,
             "x-yl-failed-at": datetime.now(UTC).isoformat(),
         }
@@ -137,3 +138,12 @@ class EventSubscription(Consumer):
 
 
 subscribe = EventSubscription.decorator
+
+
+def describe(error: BaseException) -> str:
+    """What an operator may read of a failure: a domain error's message, else only the type
+    and the first line (a database error's parameters may hold the data being written)."""
+    if isinstance(error, DomainError):
+        return f"{type(error).__name__}: {error.message}"[:500]
+    first_line = str(error).split("\n", 1)[0].split("[SQL:", 1)[0]
+    return f"{type(error).__name__}: {first_line}"[:200]

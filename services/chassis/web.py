@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from services.chassis.logs import CallIdLogging
 from services.chassis.metrics import Metrics
+from services.chassis.secrets import SecretsGuard
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,7 @@ class ObservableService:
 
     metrics = Metrics()
     call_id_logging = CallIdLogging()
+    secrets_guard = SecretsGuard()
 
     @http("GET", "/metrics")
     def prometheus_metrics(self, request):

@@ -6,7 +6,7 @@ identity only where it filed the petition. Discipline inspector: petitions refer
 supervision, never identities. ``public``: online intake and receipts only.
 """
 
-from sqlalchemy import false, or_
+from sqlalchemy import false, literal, or_
 
 from services.chassis.actor import Actor
 from services.chassis.errors import Forbidden
@@ -149,5 +149,7 @@ def dispute_filter(actor: Actor):
     if LIAISON in actor.roles:
         clauses.append(Dispute.village_code.in_(actor.villages))
     if actor.person_id:
-        clauses.append(Dispute.mediator_ids.contains(actor.person_id, autoescape=True))
+        # whole ids in the comma-separated list: mediator P1 must not match P12
+        mediators = literal(",") + Dispute.mediator_ids + literal(",")
+        clauses.append(mediators.contains(f",{actor.person_id},", autoescape=True))
     return or_(*clauses) if clauses else false()

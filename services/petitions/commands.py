@@ -148,8 +148,10 @@ def file_petition(tx: Transaction, actor: Actor, data: dict, rules: Rules, vault
     return petition
 
 
-def get_petition_record(session: Session, petition_id: str) -> Petition:
-    petition = session.get(Petition, petition_id)
+def get_petition_record(session: Session, petition_id: str, lock: bool = False) -> Petition:
+    """``lock`` for a change: on PostgreSQL two concurrent transitions of one petition wait
+    for each other instead of both passing the state check."""
+    petition = session.get(Petition, petition_id, with_for_update=lock)
     if petition is None:
         raise NotFound("信访事项不存在")
     return petition
@@ -176,7 +178,7 @@ def steps(session: Session, petition_id: str) -> list[PetitionStep]:
 
 
 def _for_update(tx: Transaction, petition_id: str) -> Petition:
-    return get_petition_record(tx.session, petition_id)
+    return get_petition_record(tx.session, petition_id, lock=True)
 
 
 def accept(tx: Transaction, actor: Actor, petition_id: str, rules: Rules) -> Petition:
@@ -452,7 +454,7 @@ def check_deadlines(transaction, reading, rules: Rules, today: date) -> list[str
         if key in claimed:
             continue
         with transaction() as tx:
-            current = tx.session.get(Dispute, dispute_id)
+            current = tx.session.get(Dispute, dispute_id, with_for_update=True)
             if current.followed_up_on is not None or not tx.once(key):
                 continue
             tx.publish("dispute.followup_due", f"dispute/{dispute_id}",
@@ -516,15 +518,15 @@ def register_dispute(tx: Transaction, actor: Actor, data: dict, vault: Vault) ->
     return d
 
 
-def get_dispute_record(session: Session, dispute_id: str) -> Dispute:
-    d = session.get(Dispute, dispute_id)
+def get_dispute_record(session: Session, dispute_id: str, lock: bool = False) -> Dispute:
+    d = session.get(Dispute, dispute_id, with_for_update=lock)
     if d is None:
         raise NotFound("矛盾纠纷不存在")
     return d
 
 
 def assign_mediators(tx: Transaction, actor: Actor, dispute_id: str, person_ids: list[str]):
-    d = get_dispute_record(tx.session, dispute_id)
+    d = get_dispute_record(tx.session, dispute_id, lock=True)
     access.require_manage_dispute(actor, d)
     _dispute_transition(d, "assign_mediators")
     d.mediator_ids = ",".join(dict.fromkeys(access.dispute_mediators(d) + person_ids))
@@ -532,7 +534,7 @@ def assign_mediators(tx: Transaction, actor: Actor, dispute_id: str, person_ids:
 
 
 def hold_session(tx: Transaction, actor: Actor, dispute_id: str, data: dict) -> Dispute:
-    d = get_dispute_record(tx.session, dispute_id)
+    d = get_dispute_record(tx.session, dispute_id, lock=True)
     access.require_mediate(actor, d)
     if data["date"] > clock.today_local():
         _fail({"date": ["调解日期不能晚于今天"]})
@@ -544,7 +546,7 @@ def hold_session(tx: Transaction, actor: Actor, dispute_id: str, data: dict) -> 
 
 
 def agree(tx: Transaction, actor: Actor, dispute_id: str, text: str, rules: Rules) -> Dispute:
-    d = get_dispute_record(tx.session, dispute_id)
+    d = get_dispute_record(tx.session, dispute_id, lock=True)
     access.require_mediate(actor, d)
     _dispute_transition(d, "agree")
     today = clock.today_local()
@@ -557,7 +559,7 @@ def agree(tx: Transaction, actor: Actor, dispute_id: str, text: str, rules: Rule
 
 
 def fail(tx: Transaction, actor: Actor, dispute_id: str, referral: str) -> Dispute:
-    d = get_dispute_record(tx.session, dispute_id)
+    d = get_dispute_record(tx.session, dispute_id, lock=True)
     access.require_mediate(actor, d)
     _dispute_transition(d, "fail")
     d.referral = referral
@@ -568,7 +570,7 @@ def fail(tx: Transaction, actor: Actor, dispute_id: str, referral: str) -> Dispu
 
 def change_risk(tx: Transaction, actor: Actor, dispute_id: str, level: str) -> Dispute:
     """Raising the level publishes ``dispute.risk_raised`` with the change (urgent if high)."""
-    d = get_dispute_record(tx.session, dispute_id)
+    d = get_dispute_record(tx.session, dispute_id, lock=True)
     access.require_mediate(actor, d)
     _dispute_transition(d, "change_risk")
     previous = d.risk_level
@@ -582,7 +584,7 @@ def change_risk(tx: Transaction, actor: Actor, dispute_id: str, level: str) -> D
 
 
 def follow_up(tx: Transaction, actor: Actor, dispute_id: str, notes: str) -> Dispute:
-    d = get_dispute_record(tx.session, dispute_id)
+    d = get_dispute_record(tx.session, dispute_id, lock=True)
     access.require_mediate(actor, d)
     _dispute_transition(d, "follow_up")
     if d.followed_up_on is not None:
@@ -593,7 +595,7 @@ def follow_up(tx: Transaction, actor: Actor, dispute_id: str, notes: str) -> Dis
 
 
 def read_parties(tx: Transaction, actor: Actor, dispute_id: str, vault: Vault) -> dict:
-    d = get_dispute_record(tx.session, dispute_id)
+    d = get_dispute_record(tx.session, dispute_id, lock=True)
     access.require_read_parties(actor, d)
     parties = vault.decrypt(d.parties_cipher)
     _audit(tx, actor, "dispute", d.id)

@@ -14,7 +14,8 @@ from services.petitions import domain
 ID = validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$", error="应为 1 到 40 位字母、数字、下划线或连字符")
 PHONE = validate.Regexp(r"^\+?[0-9-]{5,20}$", error="电话号码格式无效")
 ID_NUMBER = validate.Regexp(r"^\d{17}[\dXx]$", error="身份证号应为 18 位")
-PERIOD = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="应为 YYYY-MM 月份")
+PERIOD = validate.Regexp(r"^(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])$",
+                         error="应为 1970 到 2999 年间的 YYYY-MM 月份")
 
 
 def identifier(required: bool = True, **kwargs) -> fields.String:

@@ -87,7 +87,7 @@ class PetitionsService(ObservableService):
             petition = commands.petition_by_receipt(session, code)
         if action is not None:
             with self.db.transaction() as tx:
-                action(tx, commands.get_petition_record(tx.session, petition.id))
+                action(tx, commands.get_petition_record(tx.session, petition.id, lock=True))
         return self._receipt(petition.id)
 
     def _count_receipt(self, tx, client):

@@ -93,3 +93,17 @@ def test_clock_can_be_frozen_and_advanced():
     assert clock.today_local().isoformat() == "2026-02-01"  # Asia/Shanghai is UTC+8
     clock.advance(timedelta(days=1))
     assert clock.now() == datetime(2026, 2, 1, 16, 30, tzinfo=UTC)
+
+
+def test_development_secrets_are_refused_unless_it_is_a_development_run(monkeypatch):
+    from nameko.exceptions import ConfigurationError
+
+    from services.chassis.secrets import ALLOW, refuse_development_secret
+
+    monkeypatch.delenv(ALLOW, raising=False)
+    for value in ("", None, "dev-only-actor-secret-change-me-please", "known-dev-key"):
+        with pytest.raises(ConfigurationError):
+            refuse_development_secret("ACTOR_SECRET", value, ("known-dev-key",))
+    refuse_development_secret("ACTOR_SECRET", "a-real-secret-from-the-vault-0123456789")
+    monkeypatch.setenv(ALLOW, "1")
+    refuse_development_secret("ACTOR_SECRET", "dev-only-actor-secret-change-me-please")
