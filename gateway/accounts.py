@@ -25,7 +25,8 @@ ROLES = ("district_admin", "township_officer", "liaison", "cppcc_member",
 AUDIENCE = "yuelihui-api"
 TOKEN_LIFETIME = timedelta(hours=1)
 MIN_PASSWORD = 8
-MAX_FAILURES = 5  # failed logins per username within FAILURE_WINDOW before logins are refused
+MAX_FAILURES = 5  # per username and client address within FAILURE_WINDOW
+MAX_FAILURES_PER_USERNAME = 50  # from all addresses: slows guessing spread over many
 FAILURE_WINDOW = timedelta(minutes=15)
 
 _hasher = PasswordHasher()
@@ -90,20 +91,23 @@ def authenticate(session: Session, username: str, password: str) -> Account:
     return account
 
 
-def refuse_if_throttled(session: Session, username: str) -> None:
-    """Guessing passwords: after MAX_FAILURES in FAILURE_WINDOW the username is refused."""
+def refuse_if_throttled(session: Session, username: str, client: str) -> None:
+    """Guessing passwords: after MAX_FAILURES from one address in FAILURE_WINDOW that address
+    is refused for the username (others, the account's owner among them, are not locked out),
+    and after MAX_FAILURES_PER_USERNAME from anywhere the username is."""
     since = clock.now() - FAILURE_WINDOW
-    failures = session.scalar(select(func.count()).select_from(LoginFailure).where(
-        LoginFailure.username == username, LoginFailure.failed_at >= since))
-    if failures >= MAX_FAILURES:
+    recent = select(func.count()).select_from(LoginFailure).where(
+        LoginFailure.username == username, LoginFailure.failed_at >= since)
+    from_client = session.scalar(recent.where(LoginFailure.client == client))
+    if from_client >= MAX_FAILURES or session.scalar(recent) >= MAX_FAILURES_PER_USERNAME:
         minutes = int(FAILURE_WINDOW.total_seconds() // 60)
         raise RateLimited(f"登录失败次数过多, 请 {minutes} 分钟后再试")
 
 
-def record_failure(session: Session, username: str) -> None:
+def record_failure(session: Session, username: str, client: str) -> None:
     session.execute(delete(LoginFailure).where(
         LoginFailure.failed_at < clock.now() - FAILURE_WINDOW))
-    session.add(LoginFailure(username=username, failed_at=clock.now()))
+    session.add(LoginFailure(username=username, client=client, failed_at=clock.now()))
 
 
 def issue_token(account: Account, secret: str) -> dict:

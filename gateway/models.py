@@ -29,4 +29,5 @@ class LoginFailure(Base):
     __tablename__ = "login_failure"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64), index=True)
+    client: Mapped[str] = mapped_column(String(64), default="")  # salted hash of the address
     failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

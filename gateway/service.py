@@ -98,23 +98,24 @@ class GatewayService(ObservableService):
         if route.rpc:
             result = self.services.call(*route.rpc, actor, **kwargs)
         else:
-            result = self._local(route, actor, kwargs)
+            result = self._local(request, route, actor, kwargs)
         if isinstance(result, Response):
             return result
         return Response(json.dumps(result, ensure_ascii=False), status=route.status,
                         content_type="application/json")
 
-    def _local(self, route: Route, actor: Actor, kwargs: dict):
+    def _local(self, request, route: Route, actor: Actor, kwargs: dict):
         """The few endpoints the gateway answers itself."""
         if route.path == "/auth/token":
             username, password = kwargs["data"]["username"], kwargs["data"]["password"]
             with self.db.reading() as session:
-                accounts.refuse_if_throttled(session, username)
+                client = self._client_key(request)
+                accounts.refuse_if_throttled(session, username, client)
                 try:
                     account = accounts.authenticate(session, username, password)
                 except Unauthenticated:
                     with self.db.transaction() as tx:
-                        accounts.record_failure(tx.session, username)
+                        accounts.record_failure(tx.session, username, client)
                     raise
             return accounts.issue_token(account, self.config["JWT_SECRET"])
         if route.path == "/me":

@@ -218,20 +218,26 @@ def test_a_service_that_is_down_is_a_503_not_a_hang(start_system):
     assert_problem(admin.get("/villages"), 503)
 
 
-def test_password_guessing_is_throttled_per_username(system):
+def test_password_guessing_is_throttled_per_username_and_address(start_system):
     from datetime import timedelta
 
     from services.chassis import clock
 
-    def login(username, password):
+    # behind one trusted proxy (an ingress) that appends the caller's address
+    system = start_system(extra_config={"gateway": {"TRUSTED_PROXIES": 1}})
+
+    def login(username, password, address="203.0.113.7"):
         return system.api.http.post(system.api.url("/auth/token"),
-                                    json={"username": username, "password": password})
+                                    json={"username": username, "password": password},
+                                    headers={"X-Forwarded-For": address})
 
     for _ in range(5):
         assert login("officer1", "guess-guess").status_code == 401
     refused = login("officer1", "test-password-1")  # even the right password, for a while
     body = assert_problem(refused, 429)
     assert "15 分钟" in body["detail"]
-    assert login("officer2", "test-password-1").status_code == 200  # others are unaffected
+    assert login("officer2", "test-password-1").status_code == 200  # other accounts
+    # the account's owner elsewhere is not locked out by someone guessing
+    assert login("officer1", "test-password-1", "198.51.100.4").status_code == 200
     clock.advance(timedelta(minutes=16))
     assert login("officer1", "test-password-1").status_code == 200
