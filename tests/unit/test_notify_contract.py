@@ -7,10 +7,13 @@ written against a guessed field name, fails here, in the unit tier.
 
 import pytest
 from marshmallow import fields, validate
+from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
+from services.chassis.subscriptions import EventSubscription
 from services.contracts import catalogs
 from services.notify import commands, domain
 from services.notify.rules import HIGH_RISK, RULES, SOURCES
+from services.notify.service import NotifyService
 from services.petitions import domain as petitions_domain
 from tests.unit.notify_payloads import SAMPLES, envelope, payload
 
@@ -43,7 +46,14 @@ def test_every_rule_reads_only_fields_its_publisher_sends():
 
 
 def test_every_rule_source_is_a_service_notify_subscribes_to():
-    assert {rule.source for rule in RULES.values()} <= set(SOURCES) & set(PUBLISHED)
+    subscribed = {}  # source → the patterns of NotifyService's @subscribe entrypoints
+    for member in vars(NotifyService).values():
+        for entrypoint in getattr(member, ENTRYPOINT_EXTENSIONS_ATTR, ()):
+            if isinstance(entrypoint, EventSubscription):
+                subscribed.setdefault(entrypoint.source, []).append(entrypoint.event_type)
+    for event_type, rule in RULES.items():
+        assert rule.source in SOURCES and rule.source in PUBLISHED, event_type
+        assert domain.wants(subscribed.get(rule.source, ()), event_type), event_type
 
 
 @pytest.mark.parametrize("broken,expected", [
