@@ -239,9 +239,16 @@ def render(text: str, values: dict) -> Message:
     return Message(subject.strip(), body.strip() or subject.strip())
 
 
+# an ISO date-time with an offset, as marshmallow's DateTime field sends it (``starts_at``)
+DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)$")
+
+
 def _show(value) -> str:
     if value is None or value == "":
         return MISSING
+    if isinstance(value, str) and DATETIME.match(value):  # shown in Asia/Shanghai time
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return moment.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, list | tuple):

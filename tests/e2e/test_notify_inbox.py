@@ -1,12 +1,11 @@
-"""End to end: a petition assigned reaches its responsible person in the inbox (through the
+"""End to end: petition events reach the responsible person in the inbox (through the
 gateway), by e-mail on a real SMTP server and by SMS in the development sink.
 
-The petitions service is built in parallel: this test publishes the ``petition.assigned``
-envelope onto ``petitions.events`` itself, with the fields notify documents
-(``petition_id``, ``village_code``, ``assignee_id``, ``due_date``)."""
+These tests publish the envelopes onto ``petitions.events`` themselves (to drive due-soon and
+overdue events without moving a deadline), built with the petitions service's own ``EVENTS``
+catalog. ``test_notify_petitions.py`` does it with the real petitions service."""
 
 import email.header
-from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +17,7 @@ from tests.helpers import wait_for
 from tests.service.notify_support import (
     PETITIONS,
     SmtpServer,
+    envelope,
     metric,
     notify_config,
     publish,
@@ -44,9 +44,8 @@ def system(start_system, rabbit_config, tmp_path, smtp):
 
 
 def petition(event_type, petition_id):
-    return PETITIONS.envelope(event_type, f"petition/{petition_id}", {
-        "petition_id": petition_id, "village_code": V1, "assignee_id": "L1",
-        "due_date": date(2026, 12, 31)})
+    return envelope(event_type, f"petition/{petition_id}", V1, petition_id=petition_id,
+                    responsible_person_id="L1")
 
 
 def cached_email(system, person_id):

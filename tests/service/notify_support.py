@@ -1,5 +1,6 @@
 """Helpers for notify tests: a real SMTP server (aiosmtpd, in its own process), a webhook
-receiver that checks signatures, publishing envelopes as a source service would, and
+receiver that checks signatures, publishing envelopes as a source service would (built with
+the publishers' real ``EVENTS`` catalogs, see ``tests/unit/notify_payloads.py``), and
 reading ``/metrics``."""
 
 import email
@@ -16,65 +17,27 @@ from pathlib import Path
 
 import requests
 from kombu import Connection, Exchange, Producer
-from marshmallow import fields
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.chassis.events import EventCatalog
-from services.chassis.schemas import Schema
 from services.notify import domain
 from services.notify.channels import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from tests.conftest import free_port, service_config
-
-# --- what the publishers are assumed to send (documented in docs/notify.md) --------------
-
-
-class PetitionAssigned(Schema):
-    petition_id = fields.String(required=True)
-    village_code = fields.String(required=True)
-    assignee_id = fields.String(required=True)
-    due_date = fields.Date(load_default=None)
+from tests.unit.notify_payloads import (  # noqa: F401 - the publishers' catalogs, re-exported
+    MEETINGS,
+    PETITIONS,
+    SUPERVISION,
+    envelope,
+    payload,
+)
 
 
-class PetitionDue(PetitionAssigned):
-    pass
-
-
-class ClueReferred(Schema):
-    clue_id = fields.String(required=True)
-    reference_no = fields.String(required=True)
-
-
-class MeetingEvent(Schema):
-    meeting_id = fields.String(required=True)
-    village_code = fields.String(required=True)
-    scheduled_for = fields.String(load_default=None)
-    held_on = fields.String(load_default=None)
-
-
-class DisputeRisk(Schema):
-    dispute_id = fields.String(required=True)
-    village_code = fields.String(required=True)
-    risk_level = fields.String(required=True)
-
-
-PETITIONS = EventCatalog("petitions")
-PETITIONS.register("petition.assigned", PetitionAssigned, "test-local")
-PETITIONS.register("petition.due_soon", PetitionDue, "test-local")
-PETITIONS.register("petition.overdue", PetitionDue, "test-local")
-PETITIONS.register("dispute.risk_raised", DisputeRisk, "test-local")
-SUPERVISION = EventCatalog("supervision")
-SUPERVISION.register("clue.referred", ClueReferred, "test-local")
-MEETINGS = EventCatalog("meetings")
-MEETINGS.register("meeting.scheduled", MeetingEvent, "test-local")
-MEETINGS.register("meeting.held", MeetingEvent, "test-local")
-
-
-def publish(amqp_uri: str, catalog: EventCatalog, envelope: dict) -> None:
+def publish(amqp_uri: str, catalog: EventCatalog, event: dict) -> None:
     """Publish like the source's relay: topic exchange ``<source>.events``, key = type."""
     with Connection(amqp_uri) as connection:
         exchange = Exchange(catalog.exchange(), type="topic", durable=True)
         producer = Producer(connection.channel(), exchange=exchange)
-        producer.publish(json.dumps(envelope, ensure_ascii=False), routing_key=envelope["type"],
+        producer.publish(json.dumps(event, ensure_ascii=False), routing_key=event["type"],
                          content_type="application/json", content_encoding="utf-8",
                          delivery_mode=2, declare=[exchange])
 

@@ -4,7 +4,6 @@ The registry is not running here: the contacts notify would fetch are put in its
 
 import json
 import time
-from datetime import date
 
 import pytest
 
@@ -18,6 +17,7 @@ from tests.service.notify_support import (
     SUPERVISION,
     SmtpServer,
     WebhookReceiver,
+    envelope,
     metric,
     notify_config,
     publish,
@@ -60,9 +60,9 @@ def notify(container_factory, rabbit_config, database_url, tmp_path, smtp):
 
 
 def assigned(petition_id, assignee, village=V1):
-    return PETITIONS.envelope("petition.assigned", f"petition/{petition_id}", {
-        "petition_id": petition_id, "village_code": village, "assignee_id": assignee,
-        "due_date": date(2026, 12, 31)})
+    """``petition.assigned`` as the petitions service publishes it (its EVENTS catalog)."""
+    return envelope("petition.assigned", f"petition/{petition_id}", village,
+                    petition_id=petition_id, responsible_person_id=assignee)
 
 
 def test_redelivered_event_sends_nothing_twice_and_metrics_count_it(notify, smtp):
@@ -136,8 +136,7 @@ def test_webhook_is_signed_retried_with_growing_delays_then_arrives_once(notify)
         created = rpc.notify.create_webhook(data={"agency": "区纪委监委", "url": receiver.url,
                                                   "patterns": ["clue.*"]})
         receiver.secret = created["secret"]
-        clue = SUPERVISION.envelope("clue.referred", "clue/C-1",
-                                    {"clue_id": "C-1", "reference_no": "LX-2026-001"})
+        clue = envelope("clue.referred", "clue/C-1", reference_no="LX-2026-001")
         publish(notify["AMQP_URI"], SUPERVISION, clue)
         publish(notify["AMQP_URI"], PETITIONS, assigned("XF-9", "P1"))  # not subscribed
 
@@ -216,16 +215,16 @@ def test_recording_the_same_event_twice_adds_nothing_the_second_time(database_ur
 
 
 def test_role_recipients_see_only_their_jurisdiction_and_clues_only_reach_inspectors(notify):
-    from tests.service.notify_support import PETITIONS as P
-
     admin = Actor(roles=("district_admin",), username="admin")
     inspector = Actor(roles=("discipline_inspector",), username="inspector")
     other = Actor(roles=("township_officer",), username="o2", townships=("431102102",))
-    for level, dispute in (("early_signs", "D-1"), ("mass_incident", "D-2")):
-        publish(notify["AMQP_URI"], P, P.envelope("dispute.risk_raised", f"dispute/{dispute}", {
-            "dispute_id": dispute, "village_code": V1, "risk_level": level}))
-    publish(notify["AMQP_URI"], SUPERVISION, SUPERVISION.envelope(
-        "clue.referred", "clue/C-9", {"clue_id": "C-9", "reference_no": "LX-9"}))
+    # the petitions service's levels: only a rise to high is routed
+    for level, previous, dispute in (("elevated", "low", "D-1"), ("high", "elevated", "D-2")):
+        publish(notify["AMQP_URI"], PETITIONS, envelope(
+            "dispute.risk_raised", f"dispute/{dispute}", dispute_id=dispute, risk_level=level,
+            previous_level=previous, urgent=level == "high"))
+    publish(notify["AMQP_URI"], SUPERVISION, envelope("clue.referred", "clue/C-9",
+                                                      reference_no="LX-9"))
 
     def inbox(who):
         with rpc_as(notify, who) as rpc:

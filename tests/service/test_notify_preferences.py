@@ -18,6 +18,7 @@ from tests.service.notify_support import (
     MEETINGS,
     PETITIONS,
     SmtpServer,
+    envelope,
     metric,
     notify_config,
     publish,
@@ -78,9 +79,9 @@ def test_quiet_hours_hold_a_normal_sms_until_they_end_and_preferences_pick_chann
                                                  "quiet_start": "11:00", "quiet_end": "13:00"})
         assert saved["channels"] == {"normal": ["inbox", "sms"]}
         assert rpc.notify.get_preferences()["quiet_end"] == "13:00"
-    publish(notify["AMQP_URI"], PETITIONS, PETITIONS.envelope(
-        "petition.assigned", "petition/X1", {"petition_id": "X1", "village_code": V1,
-                                             "assignee_id": "P1", "due_date": date(2026, 12, 1)}))
+    publish(notify["AMQP_URI"], PETITIONS, envelope(
+        "petition.assigned", "petition/X1", petition_id="X1", responsible_person_id="P1",
+        due=date(2026, 12, 1)))
     with rpc_as(notify, actor("P1")) as rpc:
         wait_for(lambda: rpc.notify.list_inbox()["total"] == 1)
     time.sleep(0.5)
@@ -114,17 +115,19 @@ def test_bad_preferences_are_refused_with_field_details_and_nothing_stored(notif
 
 def test_village_groups_are_notified_and_low_priority_waits_for_the_daily_digest(notify, smtp):
     for meeting in ("M1", "M2"):
-        publish(notify["AMQP_URI"], MEETINGS, MEETINGS.envelope(
-            "meeting.held", f"meeting/{meeting}",
-            {"meeting_id": meeting, "village_code": V1, "held_on": "2026-11-25"}))
-    publish(notify["AMQP_URI"], MEETINGS, MEETINGS.envelope(
-        "meeting.scheduled", "meeting/M3",
-        {"meeting_id": "M3", "village_code": V1, "scheduled_for": "2026-12-05 09:00"}))
+        publish(notify["AMQP_URI"], MEETINGS, envelope(
+            "meeting.held", f"meeting/{meeting}", meeting_id=meeting,
+            held_at=datetime(2026, 11, 25, 1, 30, tzinfo=UTC)))
+    publish(notify["AMQP_URI"], MEETINGS, envelope(
+        "meeting.scheduled", "meeting/M3", meeting_id="M3",
+        starts_at=datetime(2026, 12, 5, 1, 0, tzinfo=UTC)))
 
     # scheduled: liaison P1, cadre P2 (not the inactive P4) and contact member P3
     wait_for(lambda: len(smtp.messages()) == 3, timeout=10)
     assert sorted(m["To"] for _, m in smtp.messages()) == [
         "p1@example.test", "p2@example.test", "p3@example.test"]
+    # starts_at (UTC on the wire) is shown in Asia/Shanghai time
+    assert all("2026-12-05 09:00" in m.get_content() for _, m in smtp.messages())
     with rpc_as(notify, actor("P3")) as rpc:
         inbox = rpc.notify.list_inbox()
     assert inbox["unread"] == 3  # the low-priority items are in the inbox at once
@@ -138,6 +141,7 @@ def test_village_groups_are_notified_and_low_priority_waits_for_the_daily_digest
     assert digest[0]["To"] == "p3@example.test"
     assert str(digest[0]["Subject"]) == "【村务民主协商监督月例会】今日汇总: 2 条通知"
     assert digest[0].get_content().count("月例会已召开: 一村") == 2
+    assert "已于 2026-11-25 09:30 召开" in digest[0].get_content()
     clock.set_now(local(19) + timedelta(minutes=1))
     time.sleep(0.4)
     assert len(smtp.messages()) == 4  # once a day

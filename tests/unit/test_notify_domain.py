@@ -72,8 +72,16 @@ def test_patterns_follow_amqp_topic_semantics(pattern, event_type, matches):
 
 
 def test_missing_fields_render_as_a_dash_never_as_a_placeholder():
-    message = domain.render("标题 $village_name\n正文 $due_date, $flag", {"flag": True})
+    message = domain.render("标题 $village_name\n正文 $due, $flag", {"flag": True})
     assert message.subject == "标题 —" and message.body == "正文 —, 是"
+
+
+def test_date_times_in_payloads_are_shown_in_local_time_dates_as_they_are():
+    message = domain.render("会议 $starts_at\n期限 $due, 召开 $held_at, 编号 $petition_id", {
+        "starts_at": "2026-12-05T01:30:00+00:00", "due": "2026-12-31",
+        "held_at": "2026-11-25T16:30:00Z", "petition_id": "PT-2026"})
+    assert message.subject == "会议 2026-12-05 09:30"
+    assert message.body == "期限 2026-12-31, 召开 2026-11-26 00:30, 编号 PT-2026"
 
 
 def test_unknown_village_group_is_a_bug():

@@ -52,18 +52,22 @@ def test_recipients_of_the_rules_named_in_the_issue():
 
     v1 = "431102101001"
     assert keys("petition.assigned", petition_id="X", village_code=v1,
-                assignee_id="P7") == ["person:P7"]
-    assert keys("petition.overdue", village_code=v1, assignee_id="P7") == [
+                responsible_person_id="P7") == ["person:P7"]
+    assert keys("petition.overdue", village_code=v1, responsible_person_id="P7") == [
         "person:P7", "role:township_officer:431102101"]
+    # a deadline before anyone is responsible (acceptance): the township officers only
+    assert keys("petition.due_soon", village_code=v1, responsible_person_id=None) == [
+        "role:township_officer:431102101"]
     assert keys("meeting.scheduled", village_code=v1) == [
         f"village:{v1}:liaisons", f"village:{v1}:cadres", f"village:{v1}:contact_members"]
-    assert keys("resolution.overdue", village_code=v1, owner_id="C1") == [
+    assert keys("resolution.overdue", village_code=v1, owner_person_id="C1") == [
         "person:C1", "role:township_officer:431102101"]
-    assert keys("dispute.risk_raised", village_code=v1, risk_level="early_signs") == []
-    assert keys("dispute.risk_raised", village_code=v1, risk_level="mass_incident") == [
+    for lower in ("low", "elevated"):
+        assert keys("dispute.risk_raised", village_code=v1, risk_level=lower) == []
+    assert keys("dispute.risk_raised", village_code=v1, risk_level="high") == [
         "role:township_officer:431102101", "role:district_admin:district"]
     assert RULES["dispute.risk_raised"].priority == domain.URGENT
-    assert keys("clue.referred", clue_id="K", reference_no="R") == [
+    assert keys("clue.referred", reference_no="R") == [
         "role:discipline_inspector:district"]
     assert keys("meeting.missed", village_code=v1, month="2026-11") == [
         "role:township_officer:431102101"]
