@@ -109,9 +109,13 @@ def test_status_reports_every_running_process_healthy(start_system, rabbit_confi
     assert "状态: 全部正常" in result.stdout
 
 
-def test_status_fails_when_a_process_is_down(start_system, rabbit_config):
+def test_status_fails_when_a_process_is_down(start_system, rabbit_config, new_database):
+    from services.chassis.migrations import upgrade
+
     system = start_system()
-    env = cli_env(rabbit_config, system,
+    notify_database = new_database("notify")  # its database is fine; its process is down
+    upgrade("notify", notify_database)
+    env = cli_env(rabbit_config, system, YLH_NOTIFY_DATABASE_URL=notify_database,
                   YLH_NOTIFY_URL=f"http://127.0.0.1:{free_port()}")
 
     result = cli(env, "status", "gateway", "registry", "notify")
