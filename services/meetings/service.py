@@ -320,7 +320,8 @@ class MeetingsService(ObservableService):
 
     @timer(interval=TIMER_INTERVAL)
     def check_month_end(self):
-        monthly.mark_missed(self.db, self.clock.now(), int(self._setting("missed_grace_days", 0)))
+        monthly.mark_missed(self.db, self.clock.now(), int(self._setting(
+            "missed_grace_days", monthly.MISSED_GRACE_DAYS)))
 
     @timer(interval=TIMER_INTERVAL)
     def check_reminders(self):
