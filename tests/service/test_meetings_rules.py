@@ -283,3 +283,25 @@ def test_two_simultaneous_requests_get_one_regular_meeting(system):
     outcomes = sorted(thread.wait() for thread in results)
     assert outcomes == ["conflict", "conflict", "conflict", "created"]
     assert db.count(Meeting) == 1
+
+
+def test_extreme_dates_are_400_naming_the_field_not_500(system):
+    config, _, db = system
+    with rpc_as(config) as rpc:
+        before = db.count(Meeting)
+        for starts_at in ("0001-01-01T00:00:00+08:00", "9999-12-31T23:00:00-12:00",
+                          "1999-12-31T10:00:00+08:00"):
+            with pytest.raises(ValidationFailed) as error:
+                schedule(rpc, V1, starts_at)
+            assert set(error.value.details) == {"starts_at"}
+        assert db.count(Meeting) == before
+        for month_to in ("9999-12", "2101-01"):
+            with pytest.raises(ValidationFailed) as error:
+                rpc.meetings.meeting_stats(query={"month_from": "2026-11", "month_to": month_to})
+            assert set(error.value.details) == {"month_to"}
+        with pytest.raises(ValidationFailed) as error:
+            rpc.meetings.compliance(query={"month": "0001-01"})
+        assert set(error.value.details) == {"month"}
+        # the last month allowed is computed without overflow
+        stats = rpc.meetings.meeting_stats(query={"month_from": "2100-12", "month_to": "2100-12"})
+        assert {row["month"] for row in stats["items"]} == {"2100-12"}
