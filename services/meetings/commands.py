@@ -317,8 +317,10 @@ def set_agenda(tx: Transaction, actor: Actor, meeting_id: str, items: list[dict]
 
 
 def record_attendance(tx: Transaction, actor: Actor, meeting_id: str, data: dict,
-                      people: dict, now: datetime) -> Meeting:
-    """Sign-in: adds the people (or changes their role) and sets the representatives' count."""
+                      people: dict, now: datetime,
+                      quorum: domain.QuorumRule = domain.QuorumRule()) -> Meeting:
+    """Sign-in: adds the people (or changes their role) and sets the representatives' count.
+    A role the quorum requires (and ``expert``) must be the person's role in the registry."""
     s = tx.session
     meeting = get_meeting(s, meeting_id)
     access.require_follow(actor, meeting.village_code)
@@ -329,6 +331,12 @@ def record_attendance(tx: Transaction, actor: Actor, meeting_id: str, data: dict
     for index, attendee in enumerate(data["attendees"]):
         for reasons in person_errors(people, "person_id", attendee["person_id"]).values():
             errors[f"attendees.{index}.person_id"] = reasons
+        person = people.get(attendee["person_id"])
+        if (person and attendee["role"] in domain.registry_checked_roles(quorum)
+                and person.get("role") != attendee["role"]):
+            errors[f"attendees.{index}.role"] = [
+                f"人员 {attendee['person_id']} 在名册中的角色为 {person.get('role')}, "
+                f"不能以 {attendee['role']} 身份签到"]
     _fail(errors)
     for attendee in data["attendees"]:
         row = s.get(Attendance, (meeting.id, attendee["person_id"]))

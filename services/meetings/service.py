@@ -167,9 +167,10 @@ class MeetingsService(ObservableService):
     def record_attendance(self, meeting_id, data):
         data = load(s.MeetingAttendanceIn(), data)
         people = self._people(*[a["person_id"] for a in data["attendees"]])
+        quorum = domain.QuorumRule.from_config(self.services.config.get("MEETINGS"))
         with self.db.transaction() as tx:
             commands.record_attendance(tx, self.actor, meeting_id, data, people,
-                                       self.clock.now())
+                                       self.clock.now(), quorum)
         return self._meeting(meeting_id)
 
     @rpc

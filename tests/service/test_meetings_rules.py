@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from services.chassis import clock
 from services.chassis.errors import Conflict, Forbidden, ValidationFailed
-from services.meetings.models import AgendaItem, Meeting, Resolution, Topic
+from services.meetings.models import AgendaItem, Attendance, Meeting, Resolution, Topic
 from tests.helpers import EventTap, rpc_as, wait_for
 from tests.service.meetings_fixtures import (  # noqa: F401 - fixtures
     LIAISON1,
@@ -305,3 +305,29 @@ def test_extreme_dates_are_400_naming_the_field_not_500(system):
         # the last month allowed is computed without overflow
         stats = rpc.meetings.meeting_stats(query={"month_from": "2100-12", "month_to": "2100-12"})
         assert {row["month"] for row in stats["items"]} == {"2100-12"}
+
+
+def test_a_quorum_role_must_be_the_persons_role_in_the_registry(system):
+    config, _, db = system
+    with rpc_as(config) as rpc:
+        meeting = schedule(rpc, V1, NOV_10)
+        rpc.meetings.set_agenda(meeting_id=meeting["id"], data={"items": [
+            {"topic_id": accepted_topic(rpc, V1)["id"]}]})
+        for attendees, field in (
+                # a member claims the liaison role the quorum requires
+                ([{"person_id": "C1", "role": "village_cadre"},
+                  {"person_id": "M1", "role": "liaison"}], "attendees.1.role"),
+                # a cadre claims to be an expert
+                ([{"person_id": "C1", "role": "expert"}], "attendees.0.role")):
+            with pytest.raises(ValidationFailed) as error:
+                rpc.meetings.record_attendance(meeting_id=meeting["id"], data={
+                    "attendees": attendees, "villager_representatives": 8})
+            assert set(error.value.details) == {field}
+        assert db.count(Attendance) == 0
+        signed = rpc.meetings.record_attendance(meeting_id=meeting["id"], data={
+            "attendees": [{"person_id": "L1", "role": "liaison"},
+                          {"person_id": "C1", "role": "village_cadre"},
+                          {"person_id": "M1", "role": "cppcc_member"}],
+            "villager_representatives": 8})
+    assert sorted(a["role"] for a in signed["attendees"]) == [
+        "cppcc_member", "liaison", "village_cadre"]
