@@ -590,6 +590,8 @@ def complete_resolution(tx: Transaction, actor: Actor, resolution_id: str, evide
 
 
 def rate_resolution(tx: Transaction, actor: Actor, resolution_id: str, score: int) -> Resolution:
+    """Villagers' satisfaction with a done resolution, published as ``resolution.completed``
+    with ``satisfaction`` set (again on each new rating)."""
     resolution = get_resolution(tx.session, resolution_id)
     access.require_manage(actor, resolution.village_code)
     if resolution.state != "done":
@@ -597,6 +599,9 @@ def rate_resolution(tx: Transaction, actor: Actor, resolution_id: str, score: in
         raise Conflict(f"议定事项当前状态为「{domain.RESOLUTION_STATE_NAMES[state]}」({state}), "
                        "办结后方可评价满意度", {"state": [state]})
     resolution.satisfaction = score
+    on_time = domain.local_day(resolution.completed_at) <= resolution.deadline
+    tx.publish("resolution.completed", f"resolution/{resolution.id}",
+               {**resolution_event(resolution), "on_time": on_time, "satisfaction": score})
     return resolution
 
 

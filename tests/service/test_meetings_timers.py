@@ -198,7 +198,18 @@ def test_an_overdue_resolution_publishes_resolution_overdue_once(meetings_system
                                "done_on_time": 0, "overdue": 0, "open": 0,
                                "completion_rate": 1.0, "average_satisfaction": None}]
     completed = settle(tap, "resolution.completed", 1)
-    assert completed[0]["on_time"] is False
+    assert (completed[0]["on_time"], completed[0]["satisfaction"]) == (False, None)
+
+    # villagers rate it: the satisfaction reaches an event
+    with rpc_as(config) as rpc:
+        rpc.meetings.rate_resolution(resolution_id=resolution["id"], data={"score": 4})
+        stats = rpc.meetings.resolution_stats(query={"month_from": "2026-11",
+                                                     "month_to": "2026-11"})
+    assert stats["items"][0]["average_satisfaction"] == 4.0
+    completed = settle(tap, "resolution.completed", 2)  # the tap keeps the first one
+    assert [(e["resolution_id"], e["state"], e["on_time"], e["satisfaction"])
+            for e in completed] == [(resolution["id"], "done", False, None),
+                                    (resolution["id"], "done", False, 4)]
     tap.close()
 
 
