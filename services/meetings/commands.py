@@ -121,8 +121,8 @@ def topic_from_referral(tx: Transaction, source: str, source_ref: str, data: dic
     return topic
 
 
-def get_topic(session: Session, topic_id: str) -> Topic:
-    topic = session.get(Topic, topic_id)
+def get_topic(session: Session, topic_id: str, lock: bool = False) -> Topic:
+    topic = session.get(Topic, topic_id, with_for_update=lock)
     if topic is None:
         raise NotFound("议题不存在")
     return topic
@@ -130,9 +130,14 @@ def get_topic(session: Session, topic_id: str) -> Topic:
 
 def vet_topic(tx: Transaction, actor: Actor, topic_id: str, data: dict) -> Topic:
     s = tx.session
-    topic = get_topic(s, topic_id)
-    access.require_manage(actor, topic.village_code)
     decision = data["decision"]
+    if decision == "merge":
+        # both rows locked (PostgreSQL), always in one order: concurrent merges into one
+        # target add up and never deadlock; the target is then read from the session
+        for locked in sorted({topic_id, data["merge_into"]}):
+            s.get(Topic, locked, with_for_update=True)
+    topic = get_topic(s, topic_id, lock=True)
+    access.require_manage(actor, topic.village_code)
     if decision == "accept":
         domain.require_topic_transition(topic.state, "accepted")
         topic.state = "accepted"
@@ -196,8 +201,8 @@ def candidates(session: Session, village_code: str, month: str) -> list[Topic]:
 
 # --- meetings ----------------------------------------------------------------------------
 
-def get_meeting(session: Session, meeting_id: str) -> Meeting:
-    meeting = session.get(Meeting, meeting_id)
+def get_meeting(session: Session, meeting_id: str, lock: bool = False) -> Meeting:
+    meeting = session.get(Meeting, meeting_id, with_for_update=lock)
     if meeting is None:
         raise NotFound("会议不存在")
     return meeting
@@ -358,8 +363,11 @@ def _attendees(s: Session, meeting_id: str) -> list[Attendance]:
 def hold_meeting(tx: Transaction, actor: Actor, meeting_id: str, minutes: str,
                  quorum: domain.QuorumRule, now: datetime) -> Meeting:
     s = tx.session
-    meeting = get_meeting(s, meeting_id)
+    meeting = get_meeting(s, meeting_id, lock=True)
     access.require_manage(actor, meeting.village_code)
+    # the village row serializes this with the month-end check (monthly.mark_missed): a
+    # meeting recorded as held at the end of the grace period is never also marked missed
+    s.get(Village, meeting.village_code, with_for_update=True)
     domain.require_meeting_transition(meeting.state, "held")
     agenda = _agenda(s, meeting.id)
     if not agenda:

@@ -102,6 +102,8 @@ def mark_missed(db, now: datetime, grace_days: int = MISSED_GRACE_DAYS) -> int:
             continue  # cheap pre-check; the once key decides under concurrency
         with db.transaction() as tx:
             s = tx.session
+            # locked as commands.hold_meeting locks it: a meeting held meanwhile is seen
+            s.get(Village, record.code, with_for_update=True)
             still_missing = s.scalar(select(Meeting.id).where(
                 Meeting.village_code == record.code, Meeting.month == month,
                 Meeting.kind == "regular", Meeting.state.in_(("held", "disclosed")))) is None

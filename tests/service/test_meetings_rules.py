@@ -5,8 +5,11 @@ import pytest
 from sqlalchemy import select
 
 from services.chassis import clock
+from services.chassis.actor import system_actor
 from services.chassis.errors import Conflict, Forbidden, ValidationFailed
+from services.meetings import commands
 from services.meetings.models import AgendaItem, Attendance, Meeting, Resolution, Topic
+from tests.conftest import TEST_DB
 from tests.helpers import EventTap, rpc_as, wait_for
 from tests.service.meetings_fixtures import (  # noqa: F401 - fixtures
     LIAISON1,
@@ -331,3 +334,32 @@ def test_a_quorum_role_must_be_the_persons_role_in_the_registry(system):
             "villager_representatives": 8})
     assert sorted(a["role"] for a in signed["attendees"]) == [
         "cppcc_member", "liaison", "village_cadre"]
+
+
+@pytest.mark.skipif(TEST_DB != "postgresql",
+                    reason="SQLite takes its write lock at BEGIN: transactions cannot interleave")
+def test_two_concurrent_merges_into_one_target_add_up(system):
+    import eventlet
+
+    config, _, db = system
+    with rpc_as(config) as rpc:
+        target = propose(rpc, V1, "村道破损")
+        first = propose(rpc, V1, "村道坑洼")
+        second = propose(rpc, V1, "路面塌陷")
+        rpc.meetings.support_topic(topic_id=second["id"], data={"count": 4})  # 5 supporters
+
+    def merge(topic_id):
+        with db.transaction() as tx:
+            commands.vet_topic(tx, system_actor("test"), topic_id,
+                               {"decision": "merge", "merge_into": target["id"]})
+            eventlet.sleep(0.3)  # a slow request: the other merge runs meanwhile
+
+    threads = [eventlet.spawn(merge, topic["id"]) for topic in (first, second)]
+    for thread in threads:
+        thread.wait()
+    with rpc_as(config) as rpc:
+        merged = rpc.meetings.get_topic(topic_id=target["id"])
+        states = {rpc.meetings.get_topic(topic_id=t["id"])["state"] for t in (first, second)}
+    assert merged["supporters"] == 1 + 1 + 5
+    assert states == {"merged"}
+    assert db.outbox_data("topic.merged")[-1]["supporters"] == 7

@@ -9,12 +9,13 @@ import requests
 
 from services.chassis import clock
 from services.chassis.actor import system_actor
-from services.meetings import commands, monthly
+from services.meetings import commands, domain, monthly
 from services.meetings.models import Meeting, MissedMonth, Village
 from services.registry.demo import PILOT_VILLAGES, demo_rows
 from tests.conftest import TEST_DB
 from tests.helpers import EventTap, rpc_as, wait_for
 from tests.service.meetings_fixtures import (  # noqa: F401 - fixtures
+    QUORUM,
     V1,
     V2,
     V3,
@@ -256,3 +257,38 @@ def test_compliance_of_a_month_in_the_demo_district(meetings_system):  # noqa: F
     assert officer_view["district"]["villages"] == 16
     assert officer_view["district"]["missed"] == 16
     assert db.count(Meeting) == 25
+
+
+@pytest.mark.skipif(TEST_DB != "postgresql",
+                    reason="SQLite takes its write lock at BEGIN: transactions cannot interleave")
+def test_a_meeting_held_as_the_grace_period_ends_is_never_also_missed(meetings_system):  # noqa: F811
+    clock.set_now(at("2026-11-20T09:00:00+08:00"))
+    config, _, db = meetings_system()
+    with rpc_as(config) as rpc:
+        topic = accepted_topic(rpc, V1, "月末议题")
+        meeting = schedule(rpc, V1, "2026-11-30T19:30:00+08:00")
+        rpc.meetings.set_agenda(meeting_id=meeting["id"], data={"items": [
+            {"topic_id": topic["id"]}]})
+        rpc.meetings.record_attendance(meeting_id=meeting["id"], data={
+            "attendees": [{"person_id": "L1", "role": "liaison"},
+                          {"person_id": "C1", "role": "village_cadre"},
+                          {"person_id": "M1", "role": "cppcc_member"}],
+            "villager_representatives": 6})
+
+    def hold():  # recorded in the last second of grace, committed a little later
+        with db.transaction() as tx:
+            commands.hold_meeting(tx, system_actor("test"), meeting["id"], "月末会议",
+                                  domain.QuorumRule.from_config(QUORUM),
+                                  at("2026-12-03T23:59:59+08:00"))
+            eventlet.sleep(0.5)
+
+    holding = eventlet.spawn(hold)
+    eventlet.sleep(0.2)  # the hold's transaction is open when the month-end check runs
+    marked = monthly.mark_missed(db, at("2026-12-04T00:00:01+08:00"), 3)
+    holding.wait()
+    assert marked == 2
+    assert sorted(e["village_code"] for e in db.outbox_data("meeting.missed")) == [V2, V3]
+    with rpc_as(config) as rpc:
+        report = rpc.meetings.compliance(query={"month": "2026-11"})
+    assert {v["code"]: v["status"] for v in report["villages"]} == {
+        V1: "held", V2: "missed", V3: "missed"}
