@@ -121,8 +121,8 @@ def topic_from_referral(tx: Transaction, source: str, source_ref: str, data: dic
     return topic
 
 
-def get_topic(session: Session, topic_id: str) -> Topic:
-    topic = session.get(Topic, topic_id)
+def get_topic(session: Session, topic_id: str, lock: bool = False) -> Topic:
+    topic = session.get(Topic, topic_id, with_for_update=lock)
     if topic is None:
         raise NotFound("议题不存在")
     return topic
@@ -130,9 +130,14 @@ def get_topic(session: Session, topic_id: str) -> Topic:
 
 def vet_topic(tx: Transaction, actor: Actor, topic_id: str, data: dict) -> Topic:
     s = tx.session
-    topic = get_topic(s, topic_id)
-    access.require_manage(actor, topic.village_code)
     decision = data["decision"]
+    if decision == "merge":
+        # both rows locked (PostgreSQL), always in one order: concurrent merges into one
+        # target add up and never deadlock; the target is then read from the session
+        for locked in sorted({topic_id, data["merge_into"]}):
+            s.get(Topic, locked, with_for_update=True)
+    topic = get_topic(s, topic_id, lock=True)
+    access.require_manage(actor, topic.village_code)
     if decision == "accept":
         domain.require_topic_transition(topic.state, "accepted")
         topic.state = "accepted"
@@ -196,8 +201,8 @@ def candidates(session: Session, village_code: str, month: str) -> list[Topic]:
 
 # --- meetings ----------------------------------------------------------------------------
 
-def get_meeting(session: Session, meeting_id: str) -> Meeting:
-    meeting = session.get(Meeting, meeting_id)
+def get_meeting(session: Session, meeting_id: str, lock: bool = False) -> Meeting:
+    meeting = session.get(Meeting, meeting_id, with_for_update=lock)
     if meeting is None:
         raise NotFound("会议不存在")
     return meeting
@@ -317,8 +322,10 @@ def set_agenda(tx: Transaction, actor: Actor, meeting_id: str, items: list[dict]
 
 
 def record_attendance(tx: Transaction, actor: Actor, meeting_id: str, data: dict,
-                      people: dict, now: datetime) -> Meeting:
-    """Sign-in: adds the people (or changes their role) and sets the representatives' count."""
+                      people: dict, now: datetime,
+                      quorum: domain.QuorumRule = domain.QuorumRule()) -> Meeting:
+    """Sign-in: adds the people (or changes their role) and sets the representatives' count.
+    A role the quorum requires (and ``expert``) must be the person's role in the registry."""
     s = tx.session
     meeting = get_meeting(s, meeting_id)
     access.require_follow(actor, meeting.village_code)
@@ -329,6 +336,12 @@ def record_attendance(tx: Transaction, actor: Actor, meeting_id: str, data: dict
     for index, attendee in enumerate(data["attendees"]):
         for reasons in person_errors(people, "person_id", attendee["person_id"]).values():
             errors[f"attendees.{index}.person_id"] = reasons
+        person = people.get(attendee["person_id"])
+        if (person and attendee["role"] in domain.registry_checked_roles(quorum)
+                and person.get("role") != attendee["role"]):
+            errors[f"attendees.{index}.role"] = [
+                f"人员 {attendee['person_id']} 在名册中的角色为 {person.get('role')}, "
+                f"不能以 {attendee['role']} 身份签到"]
     _fail(errors)
     for attendee in data["attendees"]:
         row = s.get(Attendance, (meeting.id, attendee["person_id"]))
@@ -350,8 +363,11 @@ def _attendees(s: Session, meeting_id: str) -> list[Attendance]:
 def hold_meeting(tx: Transaction, actor: Actor, meeting_id: str, minutes: str,
                  quorum: domain.QuorumRule, now: datetime) -> Meeting:
     s = tx.session
-    meeting = get_meeting(s, meeting_id)
+    meeting = get_meeting(s, meeting_id, lock=True)
     access.require_manage(actor, meeting.village_code)
+    # the village row serializes this with the month-end check (monthly.mark_missed): a
+    # meeting recorded as held at the end of the grace period is never also marked missed
+    s.get(Village, meeting.village_code, with_for_update=True)
     domain.require_meeting_transition(meeting.state, "held")
     agenda = _agenda(s, meeting.id)
     if not agenda:
@@ -582,6 +598,8 @@ def complete_resolution(tx: Transaction, actor: Actor, resolution_id: str, evide
 
 
 def rate_resolution(tx: Transaction, actor: Actor, resolution_id: str, score: int) -> Resolution:
+    """Villagers' satisfaction with a done resolution, published as ``resolution.completed``
+    with ``satisfaction`` set (again on each new rating)."""
     resolution = get_resolution(tx.session, resolution_id)
     access.require_manage(actor, resolution.village_code)
     if resolution.state != "done":
@@ -589,6 +607,9 @@ def rate_resolution(tx: Transaction, actor: Actor, resolution_id: str, score: in
         raise Conflict(f"议定事项当前状态为「{domain.RESOLUTION_STATE_NAMES[state]}」({state}), "
                        "办结后方可评价满意度", {"state": [state]})
     resolution.satisfaction = score
+    on_time = domain.local_day(resolution.completed_at) <= resolution.deadline
+    tx.publish("resolution.completed", f"resolution/{resolution.id}",
+               {**resolution_event(resolution), "on_time": on_time, "satisfaction": score})
     return resolution
 
 

@@ -142,6 +142,12 @@ class QuorumRule:
                    tuple(roles or ()))
 
 
+def registry_checked_roles(rule: QuorumRule) -> set[str]:
+    """Roles an attendee may sign in with only if the registry gives the person that role:
+    the ones the quorum counts on, and experts."""
+    return {*rule.required_roles, "expert"}
+
+
 def quorum_shortfalls(rule: QuorumRule, roles: Iterable[str],
                       villager_representatives: int) -> list[str]:
     """What is missing for the meeting to count as held; empty if the quorum is met."""

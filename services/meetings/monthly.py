@@ -84,7 +84,12 @@ def compliance(session: Session, actor: Actor, month: str, township: str | None)
 
 # --- timers: plain functions over the store (``self.db``), safe with several instances ----
 
-def mark_missed(db, now: datetime, grace_days: int = 0) -> int:
+# days after a month ends before it is closed: a meeting held on the month's last evening
+# can still be recorded as held the next morning
+MISSED_GRACE_DAYS = 3
+
+
+def mark_missed(db, now: datetime, grace_days: int = MISSED_GRACE_DAYS) -> int:
     """After a month ends (and ``grace_days`` more), every active village without a held
     regular meeting that month is marked missed and ``meeting.missed`` published, once per
     village and month."""
@@ -97,6 +102,8 @@ def mark_missed(db, now: datetime, grace_days: int = 0) -> int:
             continue  # cheap pre-check; the once key decides under concurrency
         with db.transaction() as tx:
             s = tx.session
+            # locked as commands.hold_meeting locks it: a meeting held meanwhile is seen
+            s.get(Village, record.code, with_for_update=True)
             still_missing = s.scalar(select(Meeting.id).where(
                 Meeting.village_code == record.code, Meeting.month == month,
                 Meeting.kind == "regular", Meeting.state.in_(("held", "disclosed")))) is None

@@ -9,7 +9,10 @@ from services.chassis.schemas import PageQuery, Schema, digits, one_of, text
 from services.meetings import domain
 
 ID = validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$", error="应为 1 到 40 位字母、数字、下划线或连字符")
-MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="应为 YYYY-MM 月份")
+# years are bounded so that month arithmetic (next month, local day) never overflows
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+MONTH = validate.Regexp(r"^(20\d\d|2100)-(0[1-9]|1[0-2])$",
+                        error=f"应为 {FIRST_YEAR} 到 {LAST_YEAR} 年间的 YYYY-MM 月份")
 
 
 def identifier(required: bool = True, **kwargs) -> fields.String:
@@ -22,7 +25,13 @@ def month(required: bool = True, **kwargs) -> fields.String:
 
 def aware(required: bool = True, **kwargs) -> fields.AwareDateTime:
     return fields.AwareDateTime(required=required, error_messages={
-        "invalid": "应为 ISO 8601 日期时间", "invalid_awareness": "应带时区"}, **kwargs)
+        "invalid": "应为 ISO 8601 日期时间", "invalid_awareness": "应带时区"},
+        validate=_in_years, **kwargs)
+
+
+def _in_years(moment) -> None:
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise ValidationError(f"应在 {FIRST_YEAR} 到 {LAST_YEAR} 年之间")
 
 
 def count(minimum: int = 0, maximum: int = 100000, **kwargs) -> fields.Integer:

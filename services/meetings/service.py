@@ -167,9 +167,10 @@ class MeetingsService(ObservableService):
     def record_attendance(self, meeting_id, data):
         data = load(s.MeetingAttendanceIn(), data)
         people = self._people(*[a["person_id"] for a in data["attendees"]])
+        quorum = domain.QuorumRule.from_config(self.services.config.get("MEETINGS"))
         with self.db.transaction() as tx:
             commands.record_attendance(tx, self.actor, meeting_id, data, people,
-                                       self.clock.now())
+                                       self.clock.now(), quorum)
         return self._meeting(meeting_id)
 
     @rpc
@@ -320,7 +321,8 @@ class MeetingsService(ObservableService):
 
     @timer(interval=TIMER_INTERVAL)
     def check_month_end(self):
-        monthly.mark_missed(self.db, self.clock.now(), int(self._setting("missed_grace_days", 0)))
+        monthly.mark_missed(self.db, self.clock.now(), int(self._setting(
+            "missed_grace_days", monthly.MISSED_GRACE_DAYS)))
 
     @timer(interval=TIMER_INTERVAL)
     def check_reminders(self):

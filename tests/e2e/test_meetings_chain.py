@@ -176,8 +176,11 @@ def test_the_monthly_meeting_from_topics_to_public_summary(start_system):
     assert sorted((a["person_id"], a["role"]) for a in held_event["attendees"]) == [
         ("C1", "village_cadre"), ("E1", "expert"), ("L1", "liaison"), ("M1", "cppcc_member")]
     for event_type in ("topic.merged", "meeting.scheduled", "resolution.adopted",
-                       "resolution.progressed", "resolution.completed"):
+                       "resolution.progressed"):
         assert len(events[event_type]) == 1, event_type
+    # completed with evidence, then rated by the villagers
+    assert [(e["resolution_id"], e["satisfaction"]) for e in events["resolution.completed"]] == [
+        (rid, None), (rid, 5)]
     assert all(VILLAGER_NAME not in raw for raw in tap.raw)
     assert json.dumps(events["meeting.disclosed"][0]["resolution_ids"]) == json.dumps([rid])
     tap.close()

@@ -5,8 +5,11 @@ import pytest
 from sqlalchemy import select
 
 from services.chassis import clock
+from services.chassis.actor import system_actor
 from services.chassis.errors import Conflict, Forbidden, ValidationFailed
-from services.meetings.models import AgendaItem, Meeting, Resolution, Topic
+from services.meetings import commands
+from services.meetings.models import AgendaItem, Attendance, Meeting, Resolution, Topic
+from tests.conftest import TEST_DB
 from tests.helpers import EventTap, rpc_as, wait_for
 from tests.service.meetings_fixtures import (  # noqa: F401 - fixtures
     LIAISON1,
@@ -283,3 +286,80 @@ def test_two_simultaneous_requests_get_one_regular_meeting(system):
     outcomes = sorted(thread.wait() for thread in results)
     assert outcomes == ["conflict", "conflict", "conflict", "created"]
     assert db.count(Meeting) == 1
+
+
+def test_extreme_dates_are_400_naming_the_field_not_500(system):
+    config, _, db = system
+    with rpc_as(config) as rpc:
+        before = db.count(Meeting)
+        for starts_at in ("0001-01-01T00:00:00+08:00", "9999-12-31T23:00:00-12:00",
+                          "1999-12-31T10:00:00+08:00"):
+            with pytest.raises(ValidationFailed) as error:
+                schedule(rpc, V1, starts_at)
+            assert set(error.value.details) == {"starts_at"}
+        assert db.count(Meeting) == before
+        for month_to in ("9999-12", "2101-01"):
+            with pytest.raises(ValidationFailed) as error:
+                rpc.meetings.meeting_stats(query={"month_from": "2026-11", "month_to": month_to})
+            assert set(error.value.details) == {"month_to"}
+        with pytest.raises(ValidationFailed) as error:
+            rpc.meetings.compliance(query={"month": "0001-01"})
+        assert set(error.value.details) == {"month"}
+        # the last month allowed is computed without overflow
+        stats = rpc.meetings.meeting_stats(query={"month_from": "2100-12", "month_to": "2100-12"})
+        assert {row["month"] for row in stats["items"]} == {"2100-12"}
+
+
+def test_a_quorum_role_must_be_the_persons_role_in_the_registry(system):
+    config, _, db = system
+    with rpc_as(config) as rpc:
+        meeting = schedule(rpc, V1, NOV_10)
+        rpc.meetings.set_agenda(meeting_id=meeting["id"], data={"items": [
+            {"topic_id": accepted_topic(rpc, V1)["id"]}]})
+        for attendees, field in (
+                # a member claims the liaison role the quorum requires
+                ([{"person_id": "C1", "role": "village_cadre"},
+                  {"person_id": "M1", "role": "liaison"}], "attendees.1.role"),
+                # a cadre claims to be an expert
+                ([{"person_id": "C1", "role": "expert"}], "attendees.0.role")):
+            with pytest.raises(ValidationFailed) as error:
+                rpc.meetings.record_attendance(meeting_id=meeting["id"], data={
+                    "attendees": attendees, "villager_representatives": 8})
+            assert set(error.value.details) == {field}
+        assert db.count(Attendance) == 0
+        signed = rpc.meetings.record_attendance(meeting_id=meeting["id"], data={
+            "attendees": [{"person_id": "L1", "role": "liaison"},
+                          {"person_id": "C1", "role": "village_cadre"},
+                          {"person_id": "M1", "role": "cppcc_member"}],
+            "villager_representatives": 8})
+    assert sorted(a["role"] for a in signed["attendees"]) == [
+        "cppcc_member", "liaison", "village_cadre"]
+
+
+@pytest.mark.skipif(TEST_DB != "postgresql",
+                    reason="SQLite takes its write lock at BEGIN: transactions cannot interleave")
+def test_two_concurrent_merges_into_one_target_add_up(system):
+    import eventlet
+
+    config, _, db = system
+    with rpc_as(config) as rpc:
+        target = propose(rpc, V1, "村道破损")
+        first = propose(rpc, V1, "村道坑洼")
+        second = propose(rpc, V1, "路面塌陷")
+        rpc.meetings.support_topic(topic_id=second["id"], data={"count": 4})  # 5 supporters
+
+    def merge(topic_id):
+        with db.transaction() as tx:
+            commands.vet_topic(tx, system_actor("test"), topic_id,
+                               {"decision": "merge", "merge_into": target["id"]})
+            eventlet.sleep(0.3)  # a slow request: the other merge runs meanwhile
+
+    threads = [eventlet.spawn(merge, topic["id"]) for topic in (first, second)]
+    for thread in threads:
+        thread.wait()
+    with rpc_as(config) as rpc:
+        merged = rpc.meetings.get_topic(topic_id=target["id"])
+        states = {rpc.meetings.get_topic(topic_id=t["id"])["state"] for t in (first, second)}
+    assert merged["supporters"] == 1 + 1 + 5
+    assert states == {"merged"}
+    assert db.outbox_data("topic.merged")[-1]["supporters"] == 7

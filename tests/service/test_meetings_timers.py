@@ -9,12 +9,13 @@ import requests
 
 from services.chassis import clock
 from services.chassis.actor import system_actor
-from services.meetings import commands, monthly
-from services.meetings.models import Meeting, Village
+from services.meetings import commands, domain, monthly
+from services.meetings.models import Meeting, MissedMonth, Village
 from services.registry.demo import PILOT_VILLAGES, demo_rows
 from tests.conftest import TEST_DB
 from tests.helpers import EventTap, rpc_as, wait_for
 from tests.service.meetings_fixtures import (  # noqa: F401 - fixtures
+    QUORUM,
     V1,
     V2,
     V3,
@@ -27,6 +28,7 @@ from tests.service.meetings_flow import accepted_topic, held_meeting, run_timer,
 pytestmark = pytest.mark.service
 
 T1, T2 = "431102101", "431102102"
+NO_GRACE = {"missed_grace_days": 0}  # the month closes at midnight
 
 
 def events_of(tap: EventTap, event_type: str) -> list[dict]:
@@ -49,7 +51,7 @@ def settle(tap: EventTap, event_type: str, expected: int) -> list[dict]:
 
 def test_month_end_marks_exactly_the_villages_without_a_held_regular_meeting(meetings_system):  # noqa: F811
     clock.set_now(at("2026-11-05T09:00:00+08:00"))
-    config, containers, db = meetings_system(instances=2)
+    config, containers, db = meetings_system(instances=2, meetings=NO_GRACE)
     tap = EventTap(config["AMQP_URI"], ("meetings",))
     # V1 holds its regular meeting; V2 holds only an extra one and leaves its regular one
     # scheduled; V3 schedules nothing but records why
@@ -88,7 +90,7 @@ def test_month_end_marks_exactly_the_villages_without_a_held_regular_meeting(mee
     clock.set_now(at("2026-12-01T00:30:00+08:00"))
     run_timer(containers, "check_month_end")
     run_timer(containers, "check_month_end")
-    assert monthly.mark_missed(db, clock.now()) == 0  # the plain function, called directly
+    assert monthly.mark_missed(db, clock.now(), 0) == 0  # the plain function, called directly
     missed = settle(tap, "meeting.missed", 2)
     assert sorted((e["village_code"], e["month"], e["reason"]) for e in missed) == [
         (V2, "2026-11", None), (V3, "2026-11", "村两委换届")]
@@ -105,6 +107,45 @@ def test_month_end_marks_exactly_the_villages_without_a_held_regular_meeting(mee
             for t in report["townships"]] == [(T1, 2, 1, 1, 0.5), (T2, 1, 0, 1, 0.0)]
     assert [(r["township_code"], r["held"], r["missed"], r["extra_held"])
             for r in stats["items"]] == [(T1, 1, 1, 1), (T2, 0, 1, 0)]
+    tap.close()
+
+
+def test_a_meeting_on_the_last_evening_is_recorded_held_the_next_morning(meetings_system):  # noqa: F811
+    """With the default grace period (3 days), the month is not closed at midnight."""
+    clock.set_now(at("2026-11-20T09:00:00+08:00"))
+    config, containers, db = meetings_system()  # no missed_grace_days: the default
+    tap = EventTap(config["AMQP_URI"], ("meetings",))
+    with rpc_as(config) as rpc:
+        topic = accepted_topic(rpc, V1, "月末议题")
+        meeting = schedule(rpc, V1, "2026-11-30T19:30:00+08:00")
+        rpc.meetings.set_agenda(meeting_id=meeting["id"], data={"items": [
+            {"topic_id": topic["id"]}]})
+        rpc.meetings.record_attendance(meeting_id=meeting["id"], data={
+            "attendees": [{"person_id": "L1", "role": "liaison"},
+                          {"person_id": "C1", "role": "village_cadre"},
+                          {"person_id": "M1", "role": "cppcc_member"}],
+            "villager_representatives": 6})
+
+    clock.set_now(at("2026-12-01T00:30:00+08:00"))  # the timer runs after midnight
+    run_timer(containers, "check_month_end")
+    assert db.count(MissedMonth) == 0
+    clock.set_now(at("2026-12-01T08:30:00+08:00"))  # the minutes are entered next morning
+    with rpc_as(config) as rpc:
+        held = rpc.meetings.hold_meeting(meeting_id=meeting["id"], data={"minutes": "月末会议"})
+    assert (held["state"], held["month"]) == ("held", "2026-11")
+
+    clock.set_now(at("2026-12-03T23:59:00+08:00"))  # the last day of grace: still open
+    run_timer(containers, "check_month_end")
+    assert db.count(MissedMonth) == 0
+    clock.set_now(at("2026-12-04T00:30:00+08:00"))  # grace over: the month is closed
+    run_timer(containers, "check_month_end")
+    missed = settle(tap, "meeting.missed", 2)
+    assert sorted((e["village_code"], e["month"]) for e in missed) == [
+        (V2, "2026-11"), (V3, "2026-11")]
+    with rpc_as(config) as rpc:
+        report = rpc.meetings.compliance(query={"month": "2026-11"})
+    assert {v["code"]: v["status"] for v in report["villages"]} == {
+        V1: "held", V2: "missed", V3: "missed"}
     tap.close()
 
 
@@ -158,13 +199,24 @@ def test_an_overdue_resolution_publishes_resolution_overdue_once(meetings_system
                                "done_on_time": 0, "overdue": 0, "open": 0,
                                "completion_rate": 1.0, "average_satisfaction": None}]
     completed = settle(tap, "resolution.completed", 1)
-    assert completed[0]["on_time"] is False
+    assert (completed[0]["on_time"], completed[0]["satisfaction"]) == (False, None)
+
+    # villagers rate it: the satisfaction reaches an event
+    with rpc_as(config) as rpc:
+        rpc.meetings.rate_resolution(resolution_id=resolution["id"], data={"score": 4})
+        stats = rpc.meetings.resolution_stats(query={"month_from": "2026-11",
+                                                     "month_to": "2026-11"})
+    assert stats["items"][0]["average_satisfaction"] == 4.0
+    completed = settle(tap, "resolution.completed", 2)  # the tap keeps the first one
+    assert [(e["resolution_id"], e["state"], e["on_time"], e["satisfaction"])
+            for e in completed] == [(resolution["id"], "done", False, None),
+                                    (resolution["id"], "done", False, 4)]
     tap.close()
 
 
 def test_compliance_of_a_month_in_the_demo_district(meetings_system):  # noqa: F811
     clock.set_now(at("2026-11-02T09:00:00+08:00"))
-    config, containers, db = meetings_system(csv=demo_csv())
+    config, containers, db = meetings_system(csv=demo_csv(), meetings=NO_GRACE)
     villages = demo_rows()["villages"]
     per_township = Counter(v["township_code"] for v in villages)
     assert db.count(Village) == 334 == sum(per_township.values())
@@ -205,3 +257,38 @@ def test_compliance_of_a_month_in_the_demo_district(meetings_system):  # noqa: F
     assert officer_view["district"]["villages"] == 16
     assert officer_view["district"]["missed"] == 16
     assert db.count(Meeting) == 25
+
+
+@pytest.mark.skipif(TEST_DB != "postgresql",
+                    reason="SQLite takes its write lock at BEGIN: transactions cannot interleave")
+def test_a_meeting_held_as_the_grace_period_ends_is_never_also_missed(meetings_system):  # noqa: F811
+    clock.set_now(at("2026-11-20T09:00:00+08:00"))
+    config, _, db = meetings_system()
+    with rpc_as(config) as rpc:
+        topic = accepted_topic(rpc, V1, "月末议题")
+        meeting = schedule(rpc, V1, "2026-11-30T19:30:00+08:00")
+        rpc.meetings.set_agenda(meeting_id=meeting["id"], data={"items": [
+            {"topic_id": topic["id"]}]})
+        rpc.meetings.record_attendance(meeting_id=meeting["id"], data={
+            "attendees": [{"person_id": "L1", "role": "liaison"},
+                          {"person_id": "C1", "role": "village_cadre"},
+                          {"person_id": "M1", "role": "cppcc_member"}],
+            "villager_representatives": 6})
+
+    def hold():  # recorded in the last second of grace, committed a little later
+        with db.transaction() as tx:
+            commands.hold_meeting(tx, system_actor("test"), meeting["id"], "月末会议",
+                                  domain.QuorumRule.from_config(QUORUM),
+                                  at("2026-12-03T23:59:59+08:00"))
+            eventlet.sleep(0.5)
+
+    holding = eventlet.spawn(hold)
+    eventlet.sleep(0.2)  # the hold's transaction is open when the month-end check runs
+    marked = monthly.mark_missed(db, at("2026-12-04T00:00:01+08:00"), 3)
+    holding.wait()
+    assert marked == 2
+    assert sorted(e["village_code"] for e in db.outbox_data("meeting.missed")) == [V2, V3]
+    with rpc_as(config) as rpc:
+        report = rpc.meetings.compliance(query={"month": "2026-11"})
+    assert {v["code"]: v["status"] for v in report["villages"]} == {
+        V1: "held", V2: "missed", V3: "missed"}

@@ -175,3 +175,9 @@ def test_the_docs_list_every_event_with_its_fields():
             row += rows[row.split("as `")[1].split("`")[0]]
         for field in event_type.schema().fields:
             assert f"`{field}`" in row, (name, field)
+
+
+def test_roles_checked_against_the_registry_are_the_quorums_and_experts():
+    assert domain.registry_checked_roles(domain.QuorumRule()) == {"liaison", "expert"}
+    rule = domain.QuorumRule(required_roles=("liaison", "cppcc_member"))
+    assert domain.registry_checked_roles(rule) == {"liaison", "cppcc_member", "expert"}
