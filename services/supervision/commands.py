@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.chassis.actor import Actor
@@ -59,6 +59,19 @@ def _fail(errors: dict) -> None:
 
 def _conflict(message: str, state: str) -> Conflict:
     return Conflict(f"{message}(当前状态: {state})", {"state": state})
+
+
+def _scoped(q, actor: Actor, village_column, township_column, owner_column=None):
+    """Restrict a list query to the rows the actor may read (see ``access.readable_scope``)."""
+    everything, townships, villages = access.readable_scope(actor)
+    if everything:
+        return q
+    allowed = [village_column.in_(villages)] if villages else []
+    if townships:
+        allowed.append(township_column.in_(townships))
+    if owner_column is not None and actor.person_id:
+        allowed.append(owner_column == actor.person_id)
+    return q.where(or_(*allowed)) if allowed else q.where(false())
 
 
 def _require_village(session: Session, code: str, field: str = "village_code") -> LocalVillage:
@@ -268,8 +281,9 @@ def exercise_detail(session: Session, exercise: Exercise) -> dict:
     }
 
 
-def list_exercises(session: Session, village_code: str, state: str | None, page: int,
-                   page_size: int) -> tuple[list[Exercise], int]:
+def list_exercises(session: Session, actor: Actor, village_code: str, state: str | None,
+                   page: int, page_size: int) -> tuple[list[Exercise], int]:
+    access.require_reader(actor, village_code)
     query = select(Exercise).where(Exercise.village_code == village_code)
     if state:
         query = query.where(Exercise.state == state)
@@ -279,8 +293,8 @@ def list_exercises(session: Session, village_code: str, state: str | None, page:
     return list(rows), total
 
 
-def list_alerts(session: Session, query: dict) -> tuple[list[dict], int]:
-    q = select(Alert)
+def list_alerts(session: Session, actor: Actor, query: dict) -> tuple[list[dict], int]:
+    q = _scoped(select(Alert), actor, Alert.village_code, Alert.township_code)
     for name, column in (("village", Alert.village_code), ("township", Alert.township_code),
                          ("kind", Alert.kind)):
         if query.get(name):
@@ -569,7 +583,7 @@ def refer_matter_to_meeting(tx: Transaction, actor: Actor, matter_id: str,
 
 
 def list_matters(session: Session, actor: Actor, query: dict) -> tuple[list[Matter], int]:
-    q = select(Matter)
+    q = _scoped(select(Matter), actor, Matter.village_code, Matter.township_code, Matter.owner)
     for name, column in (("village", Matter.village_code), ("township", Matter.township_code),
                          ("state", Matter.state), ("source", Matter.source)):
         if query.get(name):
