@@ -367,10 +367,13 @@ def correct_disclosure(tx: Transaction, actor: Actor, disclosure_id: str, data: 
         Objection.disclosure_id == original.id, Objection.upheld.is_(True)))
     if not upheld:
         raise _conflict("只有异议成立后才能更正公开", original.state)
-    corrected = publish_disclosure(tx, actor, {
-        **data, "kind": original.kind, "village_code": original.village_code,
-        "exercise_id": original.exercise_id, "finance_month": original.finance_month,
-    }, now, settings, corrects=original)
+    data = {**domain.corrected_fields({
+        "amount": domain.fen_to_yuan(original.amount_fen), "fund_source": original.fund_source,
+        "beneficiaries": original.beneficiaries}, data),
+        "kind": original.kind, "village_code": original.village_code,
+        "exercise_id": original.exercise_id, "finance_month": original.finance_month}
+    _fail(domain.disclosure_kind_errors(data))
+    corrected = publish_disclosure(tx, actor, data, now, settings, corrects=original)
     original.superseded_by_id = corrected.id
     tx.publish("disclosure.corrected", f"disclosure/{original.id}", {
         "disclosure_id": original.id, "corrected_by": corrected.id,

@@ -131,3 +131,36 @@ def test_liaison_discloses_only_for_its_village(supervision, sup_config):
     with rpc_as(sup_config, LIAISON1) as rpc, pytest.raises(Forbidden):
         rpc.supervision.publish_disclosure(data={**PROJECT, "village_code": V3})
     assert count(sup_config["DATABASE_URL"], Disclosure) == 0
+
+
+def _upheld(rpc, disclosure_id):
+    objection = rpc.supervision.file_objection(disclosure_id=disclosure_id,
+                                               data={"content": "受益户数不符"})
+    rpc.supervision.answer_objection(disclosure_id=disclosure_id, objection_id=objection["id"],
+                                     data={"answer": "予以更正", "upheld": True})
+
+
+def test_a_correction_keeps_the_fields_it_omits(supervision, sup_config):
+    clock.set_now(datetime(2026, 11, 2, 2, 0, tzinfo=UTC))
+    url = sup_config["DATABASE_URL"]
+    with rpc_as(sup_config, LIAISON1) as rpc:
+        original = rpc.supervision.publish_disclosure(data=PROJECT)
+        _upheld(rpc, original["id"])
+        corrected = rpc.supervision.correct_disclosure(disclosure_id=original["id"], data={
+            "title": PROJECT["title"], "body": "更正: 受益户 298 户", "beneficiaries": 298})
+        assert corrected["amount"] == "1280000.50"
+        assert corrected["fund_source"] == "区财政衔接资金"
+        assert corrected["beneficiaries"] == 298
+
+        # clearing the amount of a livelihood project is refused, and nothing is stored
+        _upheld(rpc, corrected["id"])
+        before = count(url, Disclosure)
+        with pytest.raises(ValidationFailed) as error:
+            rpc.supervision.correct_disclosure(disclosure_id=corrected["id"], data={
+                "title": "x", "body": "y", "amount": None})
+        assert "amount" in error.value.details
+        assert count(url, Disclosure) == before
+    with rpc_as(sup_config, ADMIN) as rpc:
+        stats = rpc.supervision.statistics(query={"period": "2026-11"})
+    projects = stats["total"]["current"]["livelihood_projects"]
+    assert projects == {"count": 1, "amount": "1280000.50"}
