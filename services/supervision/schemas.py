@@ -90,6 +90,9 @@ class ExerciseStepIn(Schema):
     evidence = text(2000, required=False, load_default="")
 
 
+BENEFICIARIES = validate.Range(min=0, max=10_000_000, error="应为 0 到 10000000 之间的整数")
+
+
 class DisclosureIn(Schema):
     kind = one_of(domain.DISCLOSURE_KINDS)
     village_code = digits(12)
@@ -98,7 +101,7 @@ class DisclosureIn(Schema):
     amount = Money(load_default=None, allow_none=True)
     fund_source = text(100, required=False, load_default=None, allow_none=True)
     beneficiaries = fields.Integer(load_default=None, allow_none=True, strict=True,
-                                   validate=validate.Range(min=0, error="应为非负整数"))
+                                   validate=BENEFICIARIES)
     exercise_id = identifier(required=False, load_default=None, allow_none=True)
     finance_month = fields.String(load_default=None, allow_none=True, validate=MONTH)
     window_days = fields.Integer(load_default=None, allow_none=True, strict=True,
@@ -120,7 +123,7 @@ class DisclosureCorrectionIn(Schema):
     amount = Money(allow_none=True)
     fund_source = text(100, required=False, allow_none=True)
     beneficiaries = fields.Integer(allow_none=True, strict=True,
-                                   validate=validate.Range(min=0, error="应为非负整数"))
+                                   validate=BENEFICIARIES)
 
 
 class DisclosureQuery(PageQuery):

@@ -112,6 +112,7 @@ def test_objection_after_the_window_is_refused_and_stores_nothing(supervision, s
     ({"amount": "NaN"}, "amount"),
     ({"amount": None}, "amount"),  # a livelihood project must state its amount
     ({"beneficiaries": -3}, "beneficiaries"),
+    ({"beneficiaries": 10_000_001}, "beneficiaries"),
     ({"village_code": "4311021010"}, "village_code"),
     ({"village_code": "431102109999"}, "village_code"),  # well formed, but no such village
     ({"kind": "finance"}, "finance_month"),
@@ -164,3 +165,15 @@ def test_a_correction_keeps_the_fields_it_omits(supervision, sup_config):
         stats = rpc.supervision.statistics(query={"period": "2026-11"})
     projects = stats["total"]["current"]["livelihood_projects"]
     assert projects == {"count": 1, "amount": "1280000.50"}
+
+
+def test_a_correction_with_too_many_beneficiaries_is_refused(supervision, sup_config):
+    url = sup_config["DATABASE_URL"]
+    with rpc_as(sup_config, LIAISON1) as rpc:
+        original = rpc.supervision.publish_disclosure(data=PROJECT)
+        _upheld(rpc, original["id"])
+        with pytest.raises(ValidationFailed) as error:
+            rpc.supervision.correct_disclosure(disclosure_id=original["id"], data={
+                "title": "x", "body": "y", "beneficiaries": 10_000_001})
+    assert "beneficiaries" in error.value.details
+    assert count(url, Disclosure) == 1
