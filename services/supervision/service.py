@@ -166,11 +166,18 @@ class SupervisionService(ObservableService):
         return self.get_disclosure(corrected.id)
 
     @rpc
-    def file_objection(self, disclosure_id, data):
+    def file_objection(self, disclosure_id, data, client=None):
+        """``client``: the gateway's salted hash of the caller's address (public route)."""
         data = load(s.ObjectionIn(), data)
         access.require_objection_signer(self.actor, data)
         if data.get("person_id"):
             self._require_person(data["person_id"], "person_id")  # before the transaction
+        settings = self.settings
+        if not access.is_staff(self.actor):
+            with self.db.transaction() as tx:  # counted even when the objection is refused
+                commands.count_request(tx, client or "unknown", "objection",
+                                       settings.objection_rate_limit,
+                                       settings.rate_window_seconds, self.clock.now())
         with self.db.transaction() as tx:
             objection = commands.file_objection(tx, self.actor, disclosure_id, data,
                                                 self.clock.now())
@@ -341,6 +348,8 @@ class SupervisionService(ObservableService):
     @timer(interval=300)
     def check_deadlines(self):
         commands.flag_overdue(self.db.transaction, self.clock.today_local())
+        commands.prune_rate_counters(self.db.transaction, self.clock.now(),
+                                     self.settings.rate_window_seconds)
 
     # --- helpers ------------------------------------------------------------------------
 
