@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from services.chassis.actor import Actor
 from services.chassis.errors import Conflict, NotFound, RateLimited, ValidationFailed
-from services.chassis.store import Transaction
+from services.chassis.store import ONCE, Transaction
 from services.supervision import access, catalogue, domain
 from services.supervision.models import (
     Alert,
+    Base,
     Clue,
     ClueRead,
     Disclosure,
@@ -169,8 +170,9 @@ def start_exercise(tx: Transaction, actor: Actor, village_code: str, data: dict,
     return exercise
 
 
-def get_exercise_record(session: Session, exercise_id: str) -> Exercise:
-    exercise = session.get(Exercise, exercise_id)
+def get_exercise_record(session: Session, exercise_id: str, lock: bool = False) -> Exercise:
+    """``lock``: SELECT ... FOR UPDATE (PostgreSQL) for a change of state."""
+    exercise = session.get(Exercise, exercise_id, with_for_update=lock)
     if exercise is None:
         raise NotFound("权力行使记录不存在")
     return exercise
@@ -178,7 +180,7 @@ def get_exercise_record(session: Session, exercise_id: str) -> Exercise:
 
 def _open_exercise(tx: Transaction, actor: Actor, exercise_id: str) -> tuple[Exercise,
                                                                               PowerItem]:
-    exercise = get_exercise_record(tx.session, exercise_id)
+    exercise = get_exercise_record(tx.session, exercise_id, lock=True)
     access.require_village_writer(actor, exercise.village_code)
     if exercise.state != "in_progress":
         raise _conflict("该权力行使已办结, 不能再修改",
@@ -352,8 +354,9 @@ def publish_disclosure(tx: Transaction, actor: Actor, data: dict, now: datetime,
     return disclosure
 
 
-def get_disclosure_record(session: Session, disclosure_id: str) -> Disclosure:
-    disclosure = session.get(Disclosure, disclosure_id)
+def get_disclosure_record(session: Session, disclosure_id: str,
+                          lock: bool = False) -> Disclosure:
+    disclosure = session.get(Disclosure, disclosure_id, with_for_update=lock)
     if disclosure is None:
         raise NotFound("公开事项不存在")
     return disclosure
@@ -363,7 +366,7 @@ def correct_disclosure(tx: Transaction, actor: Actor, disclosure_id: str, data: 
                        now: datetime, settings: Settings) -> Disclosure:
     """A corrected re-disclosure after an upheld objection; it links to the original."""
     s = tx.session
-    original = get_disclosure_record(s, disclosure_id)
+    original = get_disclosure_record(s, disclosure_id, lock=True)
     access.require_village_writer(actor, original.village_code)
     if original.superseded_by_id:
         raise _conflict(f"该公开已被 {original.superseded_by_id} 更正", "corrected")
@@ -440,7 +443,7 @@ def answer_objection(tx: Transaction, actor: Actor, disclosure_id: str, objectio
     s = tx.session
     disclosure = get_disclosure_record(s, disclosure_id)
     access.require_village_writer(actor, disclosure.village_code)
-    objection = s.get(Objection, objection_id)
+    objection = s.get(Objection, objection_id, with_for_update=True)
     if objection is None or objection.disclosure_id != disclosure.id:
         raise NotFound("异议不存在")
     if objection.state != "open":
@@ -579,8 +582,8 @@ def on_petition_referred(tx: Transaction, data: dict, now: datetime,
                         _township_owner(data["village_code"]), None, now, settings)
 
 
-def get_matter_record(session: Session, matter_id: str) -> Matter:
-    matter = session.get(Matter, matter_id)
+def get_matter_record(session: Session, matter_id: str, lock: bool = False) -> Matter:
+    matter = session.get(Matter, matter_id, with_for_update=lock)
     if matter is None:
         raise NotFound("监督事项不存在")
     return matter
@@ -588,7 +591,7 @@ def get_matter_record(session: Session, matter_id: str) -> Matter:
 
 def rectify_matter(tx: Transaction, actor: Actor, matter_id: str, evidence: str,
                    now: datetime) -> Matter:
-    matter = get_matter_record(tx.session, matter_id)
+    matter = get_matter_record(tx.session, matter_id, lock=True)
     access.require_matter_handler(actor, matter.village_code, matter.owner)
     if matter.state != "open":
         raise _conflict("该事项已整改", matter.state)
@@ -601,7 +604,7 @@ def rectify_matter(tx: Transaction, actor: Actor, matter_id: str, evidence: str,
 
 def refer_matter_to_meeting(tx: Transaction, actor: Actor, matter_id: str,
                             summary: str | None) -> Matter:
-    matter = get_matter_record(tx.session, matter_id)
+    matter = get_matter_record(tx.session, matter_id, lock=True)
     access.require_matter_raiser(actor, matter.village_code)
     if matter.state != "open":
         raise _conflict("已整改的事项不再提交月例会", matter.state)
@@ -665,8 +668,8 @@ def refer_clue(tx: Transaction, actor: Actor, data: dict, vault: Vault, now: dat
     return clue
 
 
-def get_clue_record(session: Session, clue_id: str) -> Clue:
-    clue = session.get(Clue, clue_id)
+def get_clue_record(session: Session, clue_id: str, lock: bool = False) -> Clue:
+    clue = session.get(Clue, clue_id, with_for_update=lock)
     if clue is None:
         raise NotFound("线索不存在")
     return clue
@@ -695,7 +698,7 @@ def clue_metadata(c: Clue) -> dict:
 
 def advance_clue(tx: Transaction, actor: Actor, clue_id: str, action: str, now: datetime,
                  vault: Vault, data: dict | None = None) -> Clue:
-    clue = get_clue_record(tx.session, clue_id)
+    clue = get_clue_record(tx.session, clue_id, lock=True)
     access.require_inspector(actor)
     after = domain.clue_next_state(clue.state, action)
     if after is None:
@@ -743,6 +746,16 @@ def clue_reads(session: Session, actor: Actor, clue_id: str) -> list[ClueRead]:
 TransactionFactory = Callable[[], object]
 
 
+def _claimed(session: Session, keys: list[str]) -> set[str]:
+    """Which once-keys are already claimed (a read; the claim itself is ``tx.once``)."""
+    once = Base.metadata.tables[ONCE]
+    claimed: set[str] = set()
+    for start in range(0, len(keys), 500):
+        claimed.update(session.scalars(select(once.c.key).where(
+            once.c.key.in_(keys[start:start + 500]))))
+    return claimed
+
+
 def flag_missing_finance(transaction: TransactionFactory, today: date,
                          grace_days: int = 0) -> list[str]:
     """Villages with no finance disclosure for the previous month, once the grace days of
@@ -757,8 +770,12 @@ def flag_missing_finance(transaction: TransactionFactory, today: date,
             Disclosure.kind == "finance", Disclosure.finance_month == month)))
         villages = s.execute(select(LocalVillage.code, LocalVillage.township_code).where(
             LocalVillage.active.is_(True)).order_by(LocalVillage.code)).all()
+        villages = [(code, township) for code, township in villages if code not in disclosed]
+        claimed = _claimed(s, [f"disclosure.finance_missing:{code}:{month}"
+                               for code, _ in villages])
         for code, township in villages:
-            if code in disclosed or not tx.once(f"disclosure.finance_missing:{code}:{month}"):
+            key = f"disclosure.finance_missing:{code}:{month}"
+            if key in claimed or not tx.once(key):
                 continue
             tx.publish("disclosure.finance_missing", f"village/{code}", {
                 "village_code": code, "township_code": township, "month": month})
@@ -802,19 +819,28 @@ def flag_overdue(transaction: TransactionFactory, today: date) -> list[str]:
     flagged = []
     with transaction() as tx:
         s = tx.session
-        for matter in s.scalars(select(Matter).where(Matter.state == "open",
-                                                     Matter.deadline < today)
-                                .order_by(Matter.id)):
-            if tx.once(f"matter.overdue:{matter.id}"):
+        matters = list(s.scalars(select(Matter).where(Matter.state == "open",
+                                                      Matter.overdue.is_(False),
+                                                      Matter.deadline < today)
+                                 .order_by(Matter.id)))
+        clues = list(s.scalars(select(Clue).where(Clue.state != "concluded")
+                               .order_by(Clue.id)))
+        claimed = _claimed(s, [f"matter.overdue:{m.id}" for m in matters]
+                           + [f"clue.overdue:{which}:{c.id}" for c in clues
+                              for which in ("acknowledgement", "conclusion")])
+        for matter in matters:
+            key = f"matter.overdue:{matter.id}"
+            if key not in claimed and tx.once(key):
                 matter.overdue = True
                 tx.publish("matter.overdue", f"matter/{matter.id}", _matter_event(matter))
                 flagged.append(matter.id)
-        for clue in s.scalars(select(Clue).where(Clue.state != "concluded").order_by(Clue.id)):
+        for clue in clues:
             for which, due, pending in (
                     ("acknowledgement", clue.acknowledge_due, clue.state == "referred"),
                     ("conclusion", clue.conclude_due, True)):
-                if pending and domain.is_overdue(due, today) \
-                        and tx.once(f"clue.overdue:{which}:{clue.id}"):
+                key = f"clue.overdue:{which}:{clue.id}"
+                if pending and domain.is_overdue(due, today) and key not in claimed \
+                        and tx.once(key):
                     tx.publish("clue.overdue", f"clue/{clue.reference_no}",
                                clue_event(clue, overdue=which))
                     flagged.append(f"{clue.reference_no}:{which}")
