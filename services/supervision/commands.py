@@ -63,7 +63,7 @@ def _fail(errors: dict) -> None:
 
 
 def _conflict(message: str, state: str) -> Conflict:
-    return Conflict(f"{message}(当前状态: {state})", {"state": state})
+    return Conflict(f"{message}(当前状态: {state})", {"state": [state]})
 
 
 def _scoped(q, actor: Actor, village_column, township_column, owner_column=None):
@@ -208,7 +208,7 @@ def record_step(tx: Transaction, actor: Actor, exercise_id: str, data: dict, now
     recorded = _recorded_steps(s, exercise.id)
     if data["step"] in recorded:
         raise Conflict(f"步骤 {data['step']} 已登记", {"step": ["已登记"],
-                                                    "state": exercise.state})
+                                                    "state": [exercise.state]})
     alerts = domain.step_alerts(procedure, recorded, data["step"], data["done_on"])
     s.add(ExerciseStep(exercise_id=exercise.id, step_key=data["step"], done_on=data["done_on"],
                        responsible=data["responsible"], evidence=data["evidence"],

@@ -200,7 +200,7 @@ def test_bad_input_is_refused_with_details_and_nothing_is_stored(sup_system):
                                   json={"content": "迟到的异议"})
     assert late.status_code == 409
     assert "公示期已于 2026-11-09 结束" in late.json()["detail"]
-    assert late.json()["errors"]["state"] == "window_closed"
+    assert late.json()["errors"]["state"] == ["window_closed"]
     assert count(url, Objection) == 0
 
 
@@ -223,7 +223,7 @@ def test_matters_are_raised_with_a_registry_owner_and_rectified_with_evidence(su
     assert referred.status_code == 200 and referred.json()["referred_topic"] is True
     again = member.post(f"/matters/{matter_id}/refer-to-meeting", json={})
     assert again.status_code == 409
-    assert again.json()["errors"]["state"] == "referred_to_meeting"
+    assert again.json()["errors"]["state"] == ["referred_to_meeting"]
 
     assert officer.post(f"/matters/{matter_id}/rectify", json={}).json()["errors"] == {
         "evidence": ["必填字段"]}

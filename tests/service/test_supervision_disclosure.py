@@ -52,14 +52,14 @@ def test_upheld_objection_leads_to_a_linked_correction(supervision, sup_config):
             rpc.supervision.answer_objection(disclosure_id=original["id"],
                                              objection_id=objection["id"],
                                              data={"answer": "再答", "upheld": False})
-        assert error.value.details["state"] == "answered"
+        assert error.value.details["state"] == ["answered"]
         corrected = rpc.supervision.correct_disclosure(disclosure_id=original["id"], data={
             **{k: PROJECT[k] for k in ("title", "body", "amount", "fund_source")},
             "beneficiaries": 298})
         with pytest.raises(Conflict) as error:
             rpc.supervision.correct_disclosure(disclosure_id=original["id"],
                                                data={"title": "x", "body": "y"})
-        assert error.value.details["state"] == "corrected"
+        assert error.value.details["state"] == ["corrected"]
     assert corrected["corrects_id"] == original["id"]
     assert corrected["kind"] == "livelihood_project"
     assert corrected["window_ends_on"] == "2026-11-12"
@@ -82,7 +82,7 @@ def test_upheld_objection_leads_to_a_linked_correction(supervision, sup_config):
         with pytest.raises(Conflict) as error:  # objections go to the corrected version
             rpc.supervision.file_objection(disclosure_id=original["id"],
                                            data={"content": "还有问题"})
-        assert error.value.details["state"] == "corrected"
+        assert error.value.details["state"] == ["corrected"]
 
 
 def test_objection_after_the_window_is_refused_and_stores_nothing(supervision, sup_config):
@@ -99,7 +99,7 @@ def test_objection_after_the_window_is_refused_and_stores_nothing(supervision, s
         with pytest.raises(Conflict) as error:
             rpc.supervision.file_objection(disclosure_id=published["id"],
                                            data={"content": "过期异议"})
-    assert error.value.details["state"] == "window_closed"
+    assert error.value.details["state"] == ["window_closed"]
     assert "2026-11-05" in error.value.message
     assert count(url, Objection) == before
 

@@ -127,7 +127,7 @@ def test_bad_steps_and_items_are_refused_and_store_nothing(supervision, sup_conf
         with pytest.raises(Conflict) as error:
             rpc.supervision.record_step(exercise_id=exercise["id"], data={
                 "step": "members_review", "done_on": "2026-11-03", "responsible": "书记"})
-        assert error.value.details["state"] == "completed"
+        assert error.value.details["state"] == ["completed"]
         items_before = count(url, PowerItem)
         with pytest.raises(ValidationFailed) as error:
             rpc.supervision.add_power_item(data={
@@ -177,7 +177,7 @@ def test_a_double_completion_publishes_once_and_answers_409(supervision, sup_con
                 conflicts.append(error)
     assert [r["state"] for r in results] == ["completed"]
     assert len(conflicts) == 1
-    assert "completed" in conflicts[0].details["state"]
+    assert conflicts[0].details["state"] == ["completed"]
     assert count(url, Alert) == 1 and count(url, Matter) == 1
 
     def completed():
