@@ -61,7 +61,7 @@ ROUTES = (
           body=sup.DisclosureCorrectionIn, response=sup.DisclosureView, status=201),
     Route("POST", "/disclosures/<disclosure_id>/objections", ANYONE,
           "公示期内提出异议(可匿名)", T, ("supervision", "file_objection"),
-          body=sup.ObjectionIn, response=sup.ObjectionView, status=201),
+          body=sup.ObjectionIn, response=sup.ObjectionView, status=201, client_key=True),
     Route("POST", "/disclosures/<disclosure_id>/objections/<objection_id>/answer",
           VILLAGE_WRITERS, "答复异议(是否成立)", T, ("supervision", "answer_objection"),
           body=sup.ObjectionAnswerIn, response=sup.ObjectionView),

@@ -45,6 +45,54 @@ def is_staff(actor: Actor) -> bool:
     return bool(actor.roles) and actor.roles != ("public",)
 
 
+EVERYWHERE = (ADMIN, MEMBER, INSPECTOR)
+
+
+def can_read(actor: Actor, village_code: str) -> bool:
+    """A village's exercises, alerts and matters: the district, members and discipline
+    inspection everywhere; a township officer in its townships; a liaison in its villages."""
+    if actor.has(*EVERYWHERE):
+        return True
+    if OFFICER in actor.roles and actor.covers_village(village_code):
+        return True
+    return LIAISON in actor.roles and village_code in actor.villages
+
+
+def require_reader(actor: Actor, village_code: str) -> None:
+    if not can_read(actor, village_code):
+        raise Forbidden("无权查看该村的监督数据")
+
+
+def can_read_matter(actor: Actor, village_code: str, owner: str) -> bool:
+    """Also the matter's owner (e.g. a department officer it was assigned to)."""
+    return can_read(actor, village_code) or bool(actor.person_id and actor.person_id == owner)
+
+
+def require_matter_reader(actor: Actor, village_code: str, owner: str) -> None:
+    if not can_read_matter(actor, village_code, owner):
+        raise Forbidden("无权查看该监督事项")
+
+
+def readable_scope(actor: Actor) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
+    """(everything, township codes, village codes) this actor may list."""
+    if actor.has(*EVERYWHERE):
+        return True, (), ()
+    townships = actor.townships if OFFICER in actor.roles else ()
+    villages = actor.villages if set(actor.roles) & {OFFICER, LIAISON} else ()
+    return False, tuple(townships), tuple(villages)
+
+
+def statistics_scope(actor: Actor, township: str | None) -> tuple[str, ...] | None:
+    """Townships whose statistics the actor may see (None: all); 403 otherwise."""
+    if actor.has(*EVERYWHERE):
+        return None
+    if OFFICER in actor.roles and actor.townships:
+        if township is not None and township not in actor.townships:
+            raise Forbidden("只能查看本乡镇的监督统计")
+        return tuple(actor.townships)
+    raise Forbidden("监督统计仅限区级、乡镇、委员和纪检监察机关")
+
+
 def require_matter_raiser(actor: Actor, village_code: str) -> None:
     """Members raise matters anywhere; officers within their townships; the district."""
     actor.require(ADMIN, OFFICER, MEMBER)

@@ -11,15 +11,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, false, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.chassis.actor import Actor
-from services.chassis.errors import Conflict, NotFound, ValidationFailed
-from services.chassis.store import Transaction
+from services.chassis.errors import Conflict, NotFound, RateLimited, ValidationFailed
+from services.chassis.store import ONCE, Transaction
 from services.supervision import access, catalogue, domain
 from services.supervision.models import (
     Alert,
+    Base,
     Clue,
     ClueRead,
     Disclosure,
@@ -29,6 +31,7 @@ from services.supervision.models import (
     Matter,
     Objection,
     PowerItem,
+    RateCounter,
 )
 from services.supervision.vault import Vault
 
@@ -40,6 +43,8 @@ class Settings:
     clue_acknowledge_days: int = 7
     clue_conclude_days: int = 90
     finance_grace_days: int = 0  # a month's finance disclosure is due by this day of the next
+    objection_rate_limit: int = 10  # public objections per client and window
+    rate_window_seconds: int = 3600
 
     @classmethod
     def from_config(cls, config: dict) -> "Settings":
@@ -58,7 +63,20 @@ def _fail(errors: dict) -> None:
 
 
 def _conflict(message: str, state: str) -> Conflict:
-    return Conflict(f"{message}(当前状态: {state})", {"state": state})
+    return Conflict(f"{message}(当前状态: {state})", {"state": [state]})
+
+
+def _scoped(q, actor: Actor, village_column, township_column, owner_column=None):
+    """Restrict a list query to the rows the actor may read (see ``access.readable_scope``)."""
+    everything, townships, villages = access.readable_scope(actor)
+    if everything:
+        return q
+    allowed = [village_column.in_(villages)] if villages else []
+    if townships:
+        allowed.append(township_column.in_(townships))
+    if owner_column is not None and actor.person_id:
+        allowed.append(owner_column == actor.person_id)
+    return q.where(or_(*allowed)) if allowed else q.where(false())
 
 
 def _require_village(session: Session, code: str, field: str = "village_code") -> LocalVillage:
@@ -152,8 +170,9 @@ def start_exercise(tx: Transaction, actor: Actor, village_code: str, data: dict,
     return exercise
 
 
-def get_exercise_record(session: Session, exercise_id: str) -> Exercise:
-    exercise = session.get(Exercise, exercise_id)
+def get_exercise_record(session: Session, exercise_id: str, lock: bool = False) -> Exercise:
+    """``lock``: SELECT ... FOR UPDATE (PostgreSQL) for a change of state."""
+    exercise = session.get(Exercise, exercise_id, with_for_update=lock)
     if exercise is None:
         raise NotFound("权力行使记录不存在")
     return exercise
@@ -161,7 +180,7 @@ def get_exercise_record(session: Session, exercise_id: str) -> Exercise:
 
 def _open_exercise(tx: Transaction, actor: Actor, exercise_id: str) -> tuple[Exercise,
                                                                               PowerItem]:
-    exercise = get_exercise_record(tx.session, exercise_id)
+    exercise = get_exercise_record(tx.session, exercise_id, lock=True)
     access.require_village_writer(actor, exercise.village_code)
     if exercise.state != "in_progress":
         raise _conflict("该权力行使已办结, 不能再修改",
@@ -189,7 +208,7 @@ def record_step(tx: Transaction, actor: Actor, exercise_id: str, data: dict, now
     recorded = _recorded_steps(s, exercise.id)
     if data["step"] in recorded:
         raise Conflict(f"步骤 {data['step']} 已登记", {"step": ["已登记"],
-                                                    "state": exercise.state})
+                                                    "state": [exercise.state]})
     alerts = domain.step_alerts(procedure, recorded, data["step"], data["done_on"])
     s.add(ExerciseStep(exercise_id=exercise.id, step_key=data["step"], done_on=data["done_on"],
                        responsible=data["responsible"], evidence=data["evidence"],
@@ -268,8 +287,9 @@ def exercise_detail(session: Session, exercise: Exercise) -> dict:
     }
 
 
-def list_exercises(session: Session, village_code: str, state: str | None, page: int,
-                   page_size: int) -> tuple[list[Exercise], int]:
+def list_exercises(session: Session, actor: Actor, village_code: str, state: str | None,
+                   page: int, page_size: int) -> tuple[list[Exercise], int]:
+    access.require_reader(actor, village_code)
     query = select(Exercise).where(Exercise.village_code == village_code)
     if state:
         query = query.where(Exercise.state == state)
@@ -279,8 +299,8 @@ def list_exercises(session: Session, village_code: str, state: str | None, page:
     return list(rows), total
 
 
-def list_alerts(session: Session, query: dict) -> tuple[list[dict], int]:
-    q = select(Alert)
+def list_alerts(session: Session, actor: Actor, query: dict) -> tuple[list[dict], int]:
+    q = _scoped(select(Alert), actor, Alert.village_code, Alert.township_code)
     for name, column in (("village", Alert.village_code), ("township", Alert.township_code),
                          ("kind", Alert.kind)):
         if query.get(name):
@@ -334,8 +354,9 @@ def publish_disclosure(tx: Transaction, actor: Actor, data: dict, now: datetime,
     return disclosure
 
 
-def get_disclosure_record(session: Session, disclosure_id: str) -> Disclosure:
-    disclosure = session.get(Disclosure, disclosure_id)
+def get_disclosure_record(session: Session, disclosure_id: str,
+                          lock: bool = False) -> Disclosure:
+    disclosure = session.get(Disclosure, disclosure_id, with_for_update=lock)
     if disclosure is None:
         raise NotFound("公开事项不存在")
     return disclosure
@@ -345,7 +366,7 @@ def correct_disclosure(tx: Transaction, actor: Actor, disclosure_id: str, data: 
                        now: datetime, settings: Settings) -> Disclosure:
     """A corrected re-disclosure after an upheld objection; it links to the original."""
     s = tx.session
-    original = get_disclosure_record(s, disclosure_id)
+    original = get_disclosure_record(s, disclosure_id, lock=True)
     access.require_village_writer(actor, original.village_code)
     if original.superseded_by_id:
         raise _conflict(f"该公开已被 {original.superseded_by_id} 更正", "corrected")
@@ -353,15 +374,44 @@ def correct_disclosure(tx: Transaction, actor: Actor, disclosure_id: str, data: 
         Objection.disclosure_id == original.id, Objection.upheld.is_(True)))
     if not upheld:
         raise _conflict("只有异议成立后才能更正公开", original.state)
-    corrected = publish_disclosure(tx, actor, {
-        **data, "kind": original.kind, "village_code": original.village_code,
-        "exercise_id": original.exercise_id, "finance_month": original.finance_month,
-    }, now, settings, corrects=original)
+    data = {**domain.corrected_fields({
+        "amount": domain.fen_to_yuan(original.amount_fen), "fund_source": original.fund_source,
+        "beneficiaries": original.beneficiaries}, data),
+        "kind": original.kind, "village_code": original.village_code,
+        "exercise_id": original.exercise_id, "finance_month": original.finance_month}
+    _fail(domain.disclosure_kind_errors(data))
+    corrected = publish_disclosure(tx, actor, data, now, settings, corrects=original)
     original.superseded_by_id = corrected.id
     tx.publish("disclosure.corrected", f"disclosure/{original.id}", {
         "disclosure_id": original.id, "corrected_by": corrected.id,
         "village_code": original.village_code})
     return corrected
+
+
+def count_request(tx: Transaction, client_key: str, bucket: str, limit: int,
+                  window_seconds: int, now: datetime) -> None:
+    """Count a public request; 429 beyond ``limit`` in the window (rolled back with it)."""
+    window = int(now.timestamp() // window_seconds)
+    s = tx.session
+    where = (RateCounter.client_key == client_key, RateCounter.bucket == bucket,
+             RateCounter.window == window)
+    updated = s.execute(update(RateCounter).where(*where)
+                        .values(count=RateCounter.count + 1)).rowcount
+    if not updated:
+        try:
+            with s.begin_nested():
+                s.add(RateCounter(client_key=client_key, bucket=bucket, window=window, count=1))
+        except IntegrityError:
+            s.execute(update(RateCounter).where(*where).values(count=RateCounter.count + 1))
+    if s.scalar(select(RateCounter.count).where(*where)) > limit:
+        raise RateLimited("提出异议过于频繁, 请稍后再试")
+
+
+def prune_rate_counters(transaction: "TransactionFactory", now: datetime,
+                        window_seconds: int) -> None:
+    current = int(now.timestamp() // window_seconds)
+    with transaction() as tx:
+        tx.session.execute(delete(RateCounter).where(RateCounter.window < current))
 
 
 def file_objection(tx: Transaction, actor: Actor, disclosure_id: str, data: dict,
@@ -393,7 +443,7 @@ def answer_objection(tx: Transaction, actor: Actor, disclosure_id: str, objectio
     s = tx.session
     disclosure = get_disclosure_record(s, disclosure_id)
     access.require_village_writer(actor, disclosure.village_code)
-    objection = s.get(Objection, objection_id)
+    objection = s.get(Objection, objection_id, with_for_update=True)
     if objection is None or objection.disclosure_id != disclosure.id:
         raise NotFound("异议不存在")
     if objection.state != "open":
@@ -532,8 +582,8 @@ def on_petition_referred(tx: Transaction, data: dict, now: datetime,
                         _township_owner(data["village_code"]), None, now, settings)
 
 
-def get_matter_record(session: Session, matter_id: str) -> Matter:
-    matter = session.get(Matter, matter_id)
+def get_matter_record(session: Session, matter_id: str, lock: bool = False) -> Matter:
+    matter = session.get(Matter, matter_id, with_for_update=lock)
     if matter is None:
         raise NotFound("监督事项不存在")
     return matter
@@ -541,7 +591,7 @@ def get_matter_record(session: Session, matter_id: str) -> Matter:
 
 def rectify_matter(tx: Transaction, actor: Actor, matter_id: str, evidence: str,
                    now: datetime) -> Matter:
-    matter = get_matter_record(tx.session, matter_id)
+    matter = get_matter_record(tx.session, matter_id, lock=True)
     access.require_matter_handler(actor, matter.village_code, matter.owner)
     if matter.state != "open":
         raise _conflict("该事项已整改", matter.state)
@@ -554,7 +604,7 @@ def rectify_matter(tx: Transaction, actor: Actor, matter_id: str, evidence: str,
 
 def refer_matter_to_meeting(tx: Transaction, actor: Actor, matter_id: str,
                             summary: str | None) -> Matter:
-    matter = get_matter_record(tx.session, matter_id)
+    matter = get_matter_record(tx.session, matter_id, lock=True)
     access.require_matter_raiser(actor, matter.village_code)
     if matter.state != "open":
         raise _conflict("已整改的事项不再提交月例会", matter.state)
@@ -569,7 +619,7 @@ def refer_matter_to_meeting(tx: Transaction, actor: Actor, matter_id: str,
 
 
 def list_matters(session: Session, actor: Actor, query: dict) -> tuple[list[Matter], int]:
-    q = select(Matter)
+    q = _scoped(select(Matter), actor, Matter.village_code, Matter.township_code, Matter.owner)
     for name, column in (("village", Matter.village_code), ("township", Matter.township_code),
                          ("state", Matter.state), ("source", Matter.source)):
         if query.get(name):
@@ -618,8 +668,8 @@ def refer_clue(tx: Transaction, actor: Actor, data: dict, vault: Vault, now: dat
     return clue
 
 
-def get_clue_record(session: Session, clue_id: str) -> Clue:
-    clue = session.get(Clue, clue_id)
+def get_clue_record(session: Session, clue_id: str, lock: bool = False) -> Clue:
+    clue = session.get(Clue, clue_id, with_for_update=lock)
     if clue is None:
         raise NotFound("线索不存在")
     return clue
@@ -648,7 +698,7 @@ def clue_metadata(c: Clue) -> dict:
 
 def advance_clue(tx: Transaction, actor: Actor, clue_id: str, action: str, now: datetime,
                  vault: Vault, data: dict | None = None) -> Clue:
-    clue = get_clue_record(tx.session, clue_id)
+    clue = get_clue_record(tx.session, clue_id, lock=True)
     access.require_inspector(actor)
     after = domain.clue_next_state(clue.state, action)
     if after is None:
@@ -696,6 +746,16 @@ def clue_reads(session: Session, actor: Actor, clue_id: str) -> list[ClueRead]:
 TransactionFactory = Callable[[], object]
 
 
+def _claimed(session: Session, keys: list[str]) -> set[str]:
+    """Which once-keys are already claimed (a read; the claim itself is ``tx.once``)."""
+    once = Base.metadata.tables[ONCE]
+    claimed: set[str] = set()
+    for start in range(0, len(keys), 500):
+        claimed.update(session.scalars(select(once.c.key).where(
+            once.c.key.in_(keys[start:start + 500]))))
+    return claimed
+
+
 def flag_missing_finance(transaction: TransactionFactory, today: date,
                          grace_days: int = 0) -> list[str]:
     """Villages with no finance disclosure for the previous month, once the grace days of
@@ -710,8 +770,12 @@ def flag_missing_finance(transaction: TransactionFactory, today: date,
             Disclosure.kind == "finance", Disclosure.finance_month == month)))
         villages = s.execute(select(LocalVillage.code, LocalVillage.township_code).where(
             LocalVillage.active.is_(True)).order_by(LocalVillage.code)).all()
+        villages = [(code, township) for code, township in villages if code not in disclosed]
+        claimed = _claimed(s, [f"disclosure.finance_missing:{code}:{month}"
+                               for code, _ in villages])
         for code, township in villages:
-            if code in disclosed or not tx.once(f"disclosure.finance_missing:{code}:{month}"):
+            key = f"disclosure.finance_missing:{code}:{month}"
+            if key in claimed or not tx.once(key):
                 continue
             tx.publish("disclosure.finance_missing", f"village/{code}", {
                 "village_code": code, "township_code": township, "month": month})
@@ -755,19 +819,28 @@ def flag_overdue(transaction: TransactionFactory, today: date) -> list[str]:
     flagged = []
     with transaction() as tx:
         s = tx.session
-        for matter in s.scalars(select(Matter).where(Matter.state == "open",
-                                                     Matter.deadline < today)
-                                .order_by(Matter.id)):
-            if tx.once(f"matter.overdue:{matter.id}"):
+        matters = list(s.scalars(select(Matter).where(Matter.state == "open",
+                                                      Matter.overdue.is_(False),
+                                                      Matter.deadline < today)
+                                 .order_by(Matter.id)))
+        clues = list(s.scalars(select(Clue).where(Clue.state != "concluded")
+                               .order_by(Clue.id)))
+        claimed = _claimed(s, [f"matter.overdue:{m.id}" for m in matters]
+                           + [f"clue.overdue:{which}:{c.id}" for c in clues
+                              for which in ("acknowledgement", "conclusion")])
+        for matter in matters:
+            key = f"matter.overdue:{matter.id}"
+            if key not in claimed and tx.once(key):
                 matter.overdue = True
                 tx.publish("matter.overdue", f"matter/{matter.id}", _matter_event(matter))
                 flagged.append(matter.id)
-        for clue in s.scalars(select(Clue).where(Clue.state != "concluded").order_by(Clue.id)):
+        for clue in clues:
             for which, due, pending in (
                     ("acknowledgement", clue.acknowledge_due, clue.state == "referred"),
                     ("conclusion", clue.conclude_due, True)):
-                if pending and domain.is_overdue(due, today) \
-                        and tx.once(f"clue.overdue:{which}:{clue.id}"):
+                key = f"clue.overdue:{which}:{clue.id}"
+                if pending and domain.is_overdue(due, today) and key not in claimed \
+                        and tx.once(key):
                     tx.publish("clue.overdue", f"clue/{clue.reference_no}",
                                clue_event(clue, overdue=which))
                     flagged.append(f"{clue.reference_no}:{which}")

@@ -53,6 +53,29 @@ def fen_to_yuan(fen: int | None) -> Decimal | None:
     return (Decimal(int(fen)) / 100).quantize(Decimal("0.01"))
 
 
+# --- disclosures -------------------------------------------------------------------------
+
+AMOUNT_KINDS = ("livelihood_project", "village_construction", "finance")
+
+
+def disclosure_kind_errors(data: dict) -> dict[str, list[str]]:
+    """Fields a disclosure of its kind must carry."""
+    errors = {}
+    if data.get("kind") == "finance" and not data.get("finance_month"):
+        errors["finance_month"] = ["财务公开须注明所属月份"]
+    if data.get("kind") in AMOUNT_KINDS and data.get("amount") is None:
+        errors["amount"] = ["此类公开须填写金额"]
+    return errors
+
+
+def corrected_fields(original: dict, correction: dict) -> dict:
+    """A correction keeps the original's amount, fund source and beneficiaries it omits
+    (an explicit ``None`` clears one)."""
+    kept = {name: original[name] for name in ("amount", "fund_source", "beneficiaries")
+            if name not in correction}
+    return {**correction, **kept}
+
+
 # --- procedures of power items ------------------------------------------------------------
 
 @dataclass(frozen=True)

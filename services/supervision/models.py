@@ -191,3 +191,13 @@ class ClueRead(Base):
     person_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     roles: Mapped[str] = mapped_column(String(200))
     read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RateCounter(Base):
+    """Public objections per (salted client hash, bucket, window): shared by every instance."""
+
+    __tablename__ = "rate_counter"
+    client_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(20), primary_key=True)
+    window: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -90,6 +90,9 @@ class ExerciseStepIn(Schema):
     evidence = text(2000, required=False, load_default="")
 
 
+BENEFICIARIES = validate.Range(min=0, max=10_000_000, error="应为 0 到 10000000 之间的整数")
+
+
 class DisclosureIn(Schema):
     kind = one_of(domain.DISCLOSURE_KINDS)
     village_code = digits(12)
@@ -98,7 +101,7 @@ class DisclosureIn(Schema):
     amount = Money(load_default=None, allow_none=True)
     fund_source = text(100, required=False, load_default=None, allow_none=True)
     beneficiaries = fields.Integer(load_default=None, allow_none=True, strict=True,
-                                   validate=validate.Range(min=0, error="应为非负整数"))
+                                   validate=BENEFICIARIES)
     exercise_id = identifier(required=False, load_default=None, allow_none=True)
     finance_month = fields.String(load_default=None, allow_none=True, validate=MONTH)
     window_days = fields.Integer(load_default=None, allow_none=True, strict=True,
@@ -107,23 +110,20 @@ class DisclosureIn(Schema):
 
     @validates_schema
     def _kind_fields(self, data, **kwargs):
-        errors = {}
-        if data.get("kind") == "finance" and not data.get("finance_month"):
-            errors["finance_month"] = ["财务公开须注明所属月份"]
-        if data.get("kind") in ("livelihood_project", "village_construction", "finance") \
-                and data.get("amount") is None:
-            errors["amount"] = ["此类公开须填写金额"]
+        errors = domain.disclosure_kind_errors(data)
         if errors:
             raise ValidationError(errors)
 
 
 class DisclosureCorrectionIn(Schema):
+    """Amount, fund source and beneficiaries left out are kept from the original."""
+
     title = text(200)
     body = text(20000)
-    amount = Money(load_default=None, allow_none=True)
-    fund_source = text(100, required=False, load_default=None, allow_none=True)
-    beneficiaries = fields.Integer(load_default=None, allow_none=True, strict=True,
-                                   validate=validate.Range(min=0, error="应为非负整数"))
+    amount = Money(allow_none=True)
+    fund_source = text(100, required=False, allow_none=True)
+    beneficiaries = fields.Integer(allow_none=True, strict=True,
+                                   validate=BENEFICIARIES)
 
 
 class DisclosureQuery(PageQuery):

@@ -83,7 +83,7 @@ class SupervisionService(ObservableService):
         access.require_staff(self.actor)
         query = load(s.ExerciseQuery(), query)
         with self.db.reading() as session:
-            rows, total = commands.list_exercises(session, code, query.get("state"),
+            rows, total = commands.list_exercises(session, self.actor, code, query.get("state"),
                                                   query["page"], query["page_size"])
             items = [commands.exercise_detail(session, e) for e in rows]
         return _page(s.ExerciseView(many=True).dump(items), total, query)
@@ -98,6 +98,9 @@ class SupervisionService(ObservableService):
     @rpc
     def get_exercise(self, exercise_id):
         access.require_staff(self.actor)
+        with self.db.reading() as session:
+            exercise = commands.get_exercise_record(session, exercise_id)
+            access.require_reader(self.actor, exercise.village_code)
         return self._exercise(exercise_id)
 
     @rpc
@@ -120,7 +123,7 @@ class SupervisionService(ObservableService):
         access.require_staff(self.actor)
         query = load(s.AlertQuery(), query)
         with self.db.reading() as session:
-            items, total = commands.list_alerts(session, query)
+            items, total = commands.list_alerts(session, self.actor, query)
         return _page(s.AlertView(many=True).dump(items), total, query)
 
     def _exercise(self, exercise_id):
@@ -163,11 +166,18 @@ class SupervisionService(ObservableService):
         return self.get_disclosure(corrected.id)
 
     @rpc
-    def file_objection(self, disclosure_id, data):
+    def file_objection(self, disclosure_id, data, client=None):
+        """``client``: the gateway's salted hash of the caller's address (public route)."""
         data = load(s.ObjectionIn(), data)
         access.require_objection_signer(self.actor, data)
         if data.get("person_id"):
             self._require_person(data["person_id"], "person_id")  # before the transaction
+        settings = self.settings
+        if not access.is_staff(self.actor):
+            with self.db.transaction() as tx:  # counted even when the objection is refused
+                commands.count_request(tx, client or "unknown", "objection",
+                                       settings.objection_rate_limit,
+                                       settings.rate_window_seconds, self.clock.now())
         with self.db.transaction() as tx:
             objection = commands.file_objection(tx, self.actor, disclosure_id, data,
                                                 self.clock.now())
@@ -204,7 +214,9 @@ class SupervisionService(ObservableService):
     def get_matter(self, matter_id):
         access.require_staff(self.actor)
         with self.db.reading() as session:
-            return s.MatterView().dump(commands.get_matter_record(session, matter_id))
+            matter = commands.get_matter_record(session, matter_id)
+            access.require_matter_reader(self.actor, matter.village_code, matter.owner)
+            return s.MatterView().dump(matter)
 
     @rpc
     def raise_matter(self, data):
@@ -336,6 +348,8 @@ class SupervisionService(ObservableService):
     @timer(interval=300)
     def check_deadlines(self):
         commands.flag_overdue(self.db.transaction, self.clock.today_local())
+        commands.prune_rate_counters(self.db.transaction, self.clock.now(),
+                                     self.settings.rate_window_seconds)
 
     # --- helpers ------------------------------------------------------------------------
 

@@ -18,7 +18,8 @@ def _empty_block() -> dict:
             "clues_by_outcome": dict.fromkeys(domain.CLUE_OUTCOMES, 0)}
 
 
-def _blocks(session: Session, months: list[str], township: str | None) -> dict[str, dict]:
+def _blocks(session: Session, months: list[str], township: str | None,
+            allowed: tuple[str, ...] | None = None) -> dict[str, dict]:
     """Per township: SQL counts and exact integer fen sums over the period's months."""
     blocks: dict[str, dict] = {}
 
@@ -27,6 +28,8 @@ def _blocks(session: Session, months: list[str], township: str | None) -> dict[s
 
     def where(q, model, period_column):
         q = q.where(period_column.in_(months))
+        if allowed is not None:
+            q = q.where(model.township_code.in_(allowed))
         return q.where(model.township_code == township) if township else q
 
     for code, kind, count, fen in session.execute(where(
@@ -98,12 +101,15 @@ def _compare(current: dict, previous: dict) -> dict:
 
 def statistics(session: Session, actor: Actor, period: str, township: str | None) -> dict:
     access.require_staff(actor)
+    allowed = access.statistics_scope(actor, township)
     previous = domain.previous_period(period)
-    now_blocks = _blocks(session, domain.period_months(period), township)
-    before_blocks = _blocks(session, domain.period_months(previous), township)
+    now_blocks = _blocks(session, domain.period_months(period), township, allowed)
+    before_blocks = _blocks(session, domain.period_months(previous), township, allowed)
     codes = set(now_blocks) | set(before_blocks)
     known = select(LocalVillage.township_code).where(LocalVillage.active.is_(True)).distinct()
     codes |= set(session.scalars(known))
+    if allowed is not None:
+        codes &= set(allowed)
     if township:
         codes = {township}
     townships = [{"township_code": code,

@@ -1,8 +1,10 @@
 """Encryption at rest of clue content and whistleblower identity (``cryptography`` Fernet).
 
 ``CLUE_KEYS`` is a comma-separated list of Fernet keys: the first encrypts, all decrypt, so
-keys rotate by putting a new one first. Without it (development, tests that do not care) a
-key is derived from ``ACTOR_SECRET`` and a warning is logged.
+keys rotate by putting a new one first. The development key committed in ``config.yaml``
+is refused unless the process is a development run (``YLH_ALLOW_DEV_SECRETS=1``, set by
+``make run``). Without any key (tests that do not care) one is derived from ``ACTOR_SECRET``
+(itself refused when a development default) and a warning is logged.
 """
 
 import base64
@@ -12,7 +14,12 @@ import logging
 from cryptography.fernet import Fernet, MultiFernet
 from nameko.extensions import DependencyProvider
 
+from services.chassis.secrets import refuse_development_secret
+
 log = logging.getLogger(__name__)
+
+# the default of ``CLUE_KEYS`` in config.yaml: public, so never a production key
+DEV_KEY = "9Q5o8mW0s3zYk1YQb2GmB0aZ3b6wP2mXo2cQv3eT5yE="
 
 
 class Vault:
@@ -38,6 +45,8 @@ def keys_from_config(config: dict) -> list[str]:
         keys = [str(key) for key in configured if str(key).strip()]
     else:
         keys = [key for key in str(configured or "").split(",") if key.strip()]
+    for key in keys:
+        refuse_development_secret("CLUE_KEYS", key.strip(), (DEV_KEY,))
     if keys:
         return keys
     log.warning("CLUE_KEYS is not set: clue content is encrypted with a development key")

@@ -200,7 +200,7 @@ def test_bad_input_is_refused_with_details_and_nothing_is_stored(sup_system):
                                   json={"content": "迟到的异议"})
     assert late.status_code == 409
     assert "公示期已于 2026-11-09 结束" in late.json()["detail"]
-    assert late.json()["errors"]["state"] == "window_closed"
+    assert late.json()["errors"]["state"] == ["window_closed"]
     assert count(url, Objection) == 0
 
 
@@ -223,7 +223,7 @@ def test_matters_are_raised_with_a_registry_owner_and_rectified_with_evidence(su
     assert referred.status_code == 200 and referred.json()["referred_topic"] is True
     again = member.post(f"/matters/{matter_id}/refer-to-meeting", json={})
     assert again.status_code == 409
-    assert again.json()["errors"]["state"] == "referred_to_meeting"
+    assert again.json()["errors"]["state"] == ["referred_to_meeting"]
 
     assert officer.post(f"/matters/{matter_id}/rectify", json={}).json()["errors"] == {
         "evidence": ["必填字段"]}
@@ -262,3 +262,27 @@ def test_statistics_endpoint_and_openapi(sup_system):
                  "/power-items", "/supervision/statistics", "/alerts"):
         assert path in paths, path
     assert paths["/clues/{clue_id}/content"]["get"]["x-roles"] == ["discipline_inspector"]
+
+
+def test_anonymous_objections_are_rate_limited_per_client(start_system):
+    system = start_system("supervision", extra_config={"supervision": {
+        "CLUE_KEYS": CLUE_KEY,
+        "SUPERVISION": {"objection_rate_limit": 2, "rate_window_seconds": 3600}}})
+    url = system.database_urls["supervision"]
+    wait_for(lambda: count(url, LocalVillage) == 3)
+    api = system.api
+    clock.set_now(datetime(2026, 11, 2, 2, tzinfo=UTC))
+    published = api.as_user("liaison1").post("/disclosures", json={
+        "kind": "other", "village_code": V1, "title": "村务公开", "body": "-"}).json()
+    path = f"/disclosures/{published['id']}/objections"
+    public = api.as_user(None)
+    for n in range(2):
+        assert public.post(path, json={"content": f"异议 {n}"}).status_code == 201
+    limited = public.post(path, json={"content": "第三条"})
+    assert limited.status_code == 429, limited.text
+    assert "过于频繁" in limited.json()["detail"]
+    assert count(url, Objection) == 2
+    # staff recording objections for villagers are not limited
+    assert api.as_user("liaison1").post(path, json={"content": "代为登记"}).status_code == 201
+    clock.advance(timedelta(hours=1))  # the next window
+    assert public.post(path, json={"content": "一小时后"}).status_code == 201

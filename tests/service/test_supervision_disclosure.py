@@ -52,14 +52,14 @@ def test_upheld_objection_leads_to_a_linked_correction(supervision, sup_config):
             rpc.supervision.answer_objection(disclosure_id=original["id"],
                                              objection_id=objection["id"],
                                              data={"answer": "再答", "upheld": False})
-        assert error.value.details["state"] == "answered"
+        assert error.value.details["state"] == ["answered"]
         corrected = rpc.supervision.correct_disclosure(disclosure_id=original["id"], data={
             **{k: PROJECT[k] for k in ("title", "body", "amount", "fund_source")},
             "beneficiaries": 298})
         with pytest.raises(Conflict) as error:
             rpc.supervision.correct_disclosure(disclosure_id=original["id"],
                                                data={"title": "x", "body": "y"})
-        assert error.value.details["state"] == "corrected"
+        assert error.value.details["state"] == ["corrected"]
     assert corrected["corrects_id"] == original["id"]
     assert corrected["kind"] == "livelihood_project"
     assert corrected["window_ends_on"] == "2026-11-12"
@@ -82,7 +82,7 @@ def test_upheld_objection_leads_to_a_linked_correction(supervision, sup_config):
         with pytest.raises(Conflict) as error:  # objections go to the corrected version
             rpc.supervision.file_objection(disclosure_id=original["id"],
                                            data={"content": "还有问题"})
-        assert error.value.details["state"] == "corrected"
+        assert error.value.details["state"] == ["corrected"]
 
 
 def test_objection_after_the_window_is_refused_and_stores_nothing(supervision, sup_config):
@@ -99,7 +99,7 @@ def test_objection_after_the_window_is_refused_and_stores_nothing(supervision, s
         with pytest.raises(Conflict) as error:
             rpc.supervision.file_objection(disclosure_id=published["id"],
                                            data={"content": "过期异议"})
-    assert error.value.details["state"] == "window_closed"
+    assert error.value.details["state"] == ["window_closed"]
     assert "2026-11-05" in error.value.message
     assert count(url, Objection) == before
 
@@ -112,6 +112,7 @@ def test_objection_after_the_window_is_refused_and_stores_nothing(supervision, s
     ({"amount": "NaN"}, "amount"),
     ({"amount": None}, "amount"),  # a livelihood project must state its amount
     ({"beneficiaries": -3}, "beneficiaries"),
+    ({"beneficiaries": 10_000_001}, "beneficiaries"),
     ({"village_code": "4311021010"}, "village_code"),
     ({"village_code": "431102109999"}, "village_code"),  # well formed, but no such village
     ({"kind": "finance"}, "finance_month"),
@@ -131,3 +132,48 @@ def test_liaison_discloses_only_for_its_village(supervision, sup_config):
     with rpc_as(sup_config, LIAISON1) as rpc, pytest.raises(Forbidden):
         rpc.supervision.publish_disclosure(data={**PROJECT, "village_code": V3})
     assert count(sup_config["DATABASE_URL"], Disclosure) == 0
+
+
+def _upheld(rpc, disclosure_id):
+    objection = rpc.supervision.file_objection(disclosure_id=disclosure_id,
+                                               data={"content": "受益户数不符"})
+    rpc.supervision.answer_objection(disclosure_id=disclosure_id, objection_id=objection["id"],
+                                     data={"answer": "予以更正", "upheld": True})
+
+
+def test_a_correction_keeps_the_fields_it_omits(supervision, sup_config):
+    clock.set_now(datetime(2026, 11, 2, 2, 0, tzinfo=UTC))
+    url = sup_config["DATABASE_URL"]
+    with rpc_as(sup_config, LIAISON1) as rpc:
+        original = rpc.supervision.publish_disclosure(data=PROJECT)
+        _upheld(rpc, original["id"])
+        corrected = rpc.supervision.correct_disclosure(disclosure_id=original["id"], data={
+            "title": PROJECT["title"], "body": "更正: 受益户 298 户", "beneficiaries": 298})
+        assert corrected["amount"] == "1280000.50"
+        assert corrected["fund_source"] == "区财政衔接资金"
+        assert corrected["beneficiaries"] == 298
+
+        # clearing the amount of a livelihood project is refused, and nothing is stored
+        _upheld(rpc, corrected["id"])
+        before = count(url, Disclosure)
+        with pytest.raises(ValidationFailed) as error:
+            rpc.supervision.correct_disclosure(disclosure_id=corrected["id"], data={
+                "title": "x", "body": "y", "amount": None})
+        assert "amount" in error.value.details
+        assert count(url, Disclosure) == before
+    with rpc_as(sup_config, ADMIN) as rpc:
+        stats = rpc.supervision.statistics(query={"period": "2026-11"})
+    projects = stats["total"]["current"]["livelihood_projects"]
+    assert projects == {"count": 1, "amount": "1280000.50"}
+
+
+def test_a_correction_with_too_many_beneficiaries_is_refused(supervision, sup_config):
+    url = sup_config["DATABASE_URL"]
+    with rpc_as(sup_config, LIAISON1) as rpc:
+        original = rpc.supervision.publish_disclosure(data=PROJECT)
+        _upheld(rpc, original["id"])
+        with pytest.raises(ValidationFailed) as error:
+            rpc.supervision.correct_disclosure(disclosure_id=original["id"], data={
+                "title": "x", "body": "y", "beneficiaries": 10_000_001})
+    assert "beneficiaries" in error.value.details
+    assert count(url, Disclosure) == 1

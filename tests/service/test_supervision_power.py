@@ -1,6 +1,7 @@
 """Micro-power exercises: 四议两公开 followed cleanly; a skipped step raises one alert and one
 matter; benefit funds need a disclosure; bad steps are refused and store nothing."""
 
+import time
 from datetime import date
 
 import pytest
@@ -126,7 +127,7 @@ def test_bad_steps_and_items_are_refused_and_store_nothing(supervision, sup_conf
         with pytest.raises(Conflict) as error:
             rpc.supervision.record_step(exercise_id=exercise["id"], data={
                 "step": "members_review", "done_on": "2026-11-03", "responsible": "书记"})
-        assert error.value.details["state"] == "completed"
+        assert error.value.details["state"] == ["completed"]
         items_before = count(url, PowerItem)
         with pytest.raises(ValidationFailed) as error:
             rpc.supervision.add_power_item(data={
@@ -157,3 +158,31 @@ def test_load_catalogue_is_idempotent(supervision, sup_config):
     assert first["total"] == second["total"] == count(sup_config["DATABASE_URL"], PowerItem)
     with rpc_as(sup_config, OFFICER1) as rpc, pytest.raises(Forbidden):
         rpc.supervision.load_catalogue()
+
+
+def test_a_double_completion_publishes_once_and_answers_409(supervision, sup_config):
+    url = sup_config["DATABASE_URL"]
+    tap = EventTap(sup_config["AMQP_URI"], ("supervision",))
+    with rpc_as(sup_config, LIAISON1) as rpc:
+        exercise = rpc.supervision.start_exercise(code=V1, data={
+            "item_id": "MD01", "title": "村集体山林承包"})
+        _record(rpc, exercise["id"], [s for s in FOUR if s != "members_review"])
+        calls = [rpc.supervision.complete_exercise.call_async(exercise_id=exercise["id"])
+                 for _ in range(2)]
+        results, conflicts = [], []
+        for call in calls:
+            try:
+                results.append(call.result())
+            except Conflict as error:
+                conflicts.append(error)
+    assert [r["state"] for r in results] == ["completed"]
+    assert len(conflicts) == 1
+    assert conflicts[0].details["state"] == ["completed"]
+    assert count(url, Alert) == 1 and count(url, Matter) == 1
+
+    def completed():
+        events = distinct_events(tap)
+        return [e for e in events if e["type"] == "power.exercise_completed"]
+    wait_for(completed)
+    time.sleep(0.5)
+    assert len(completed()) == 1

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from services.chassis import clock
-from services.chassis.store import OUTBOX
+from services.chassis.store import OUTBOX, Transaction
 from services.supervision import commands
 from services.supervision.models import Alert, Base, Disclosure, Matter
 from services.supervision.service import SupervisionService
@@ -115,3 +115,20 @@ def test_checks_called_directly_with_a_set_clock(sup_config):
     assert commands.flag_overdue(transaction, date(2027, 3, 1)) == [
         made["matter"], f"{made['clue']}:acknowledgement", f"{made['clue']}:conclusion"]
     assert commands.flag_overdue(transaction, date(2027, 3, 2)) == []
+
+
+def test_later_runs_do_not_retry_claimed_keys(sup_config, monkeypatch):
+    """Once an effect is claimed, later runs skip it before trying ``tx.once`` again."""
+    url = sup_config["DATABASE_URL"]
+    _prepare(url)
+    transaction = sup_transaction(url)
+    clock.set_now(datetime(2027, 3, 1, 2, tzinfo=UTC))
+    assert commands.flag_missing_finance(transaction, date(2026, 12, 3)) == [V2, V3]
+    assert len(commands.flag_overdue(transaction, date(2027, 3, 1))) == 3
+    tried = []
+    real_once = Transaction.once
+    monkeypatch.setattr(Transaction, "once",
+                        lambda self, key: tried.append(key) or real_once(self, key))
+    assert commands.flag_missing_finance(transaction, date(2026, 12, 3)) == []
+    assert commands.flag_overdue(transaction, date(2027, 3, 2)) == []
+    assert tried == []

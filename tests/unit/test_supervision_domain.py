@@ -115,3 +115,13 @@ def test_default_catalogue_covers_the_four_categories_with_unique_steps():
         if item["category"] == "benefit_fund":
             assert item["requires_disclosure"]
     assert [k for k, _ in catalogue.DEFAULT_ITEMS[0]["steps"]] == FOUR
+
+
+def test_a_correction_keeps_omitted_fields_and_may_clear_one():
+    original = {"amount": Decimal("10.00"), "fund_source": "区财政", "beneficiaries": 5}
+    assert domain.corrected_fields(original, {"title": "t", "beneficiaries": 4}) == {
+        "title": "t", "amount": Decimal("10.00"), "fund_source": "区财政", "beneficiaries": 4}
+    cleared = domain.corrected_fields(original, {"fund_source": None})
+    assert cleared["fund_source"] is None and cleared["amount"] == Decimal("10.00")
+    assert domain.disclosure_kind_errors({"kind": "finance", "amount": None}) == {
+        "finance_month": ["财务公开须注明所属月份"], "amount": ["此类公开须填写金额"]}
