@@ -648,7 +648,8 @@ def statistics(session: Session, actor: Actor, period: str, township: str | None
         mediated = set(session.scalars(select(MediationSession.dispute_id).where(
             MediationSession.dispute_id.in_([d.id for d in disputes]))))
         return {"period": month,
-                "petitions": domain.petition_figures(petitions, rules.categories),
+                "petitions": domain.petition_figures(petitions, rules.categories,
+                                                     min(end, clock.today_local())),
                 "disputes": domain.dispute_figures(disputes, mediated)}
 
     townships = [township] if township else sorted(set(session.scalars(
