@@ -102,15 +102,17 @@ def _event(petition: Petition, **extra) -> dict:
             **extra}
 
 
-def _step(tx: Transaction, petition: Petition, action: str, actor: Actor) -> None:
+def _step(tx: Transaction, petition: Petition, action: str, actor: Actor,
+          reason: str | None = None) -> None:
     tx.session.add(PetitionStep(petition_id=petition.id, action=action, state=petition.state,
-                                at=clock.now(), by_role=_main_role(actor)))
+                                at=clock.now(), by_role=_main_role(actor), reason=reason or None))
 
 
 def _apply(tx: Transaction, actor: Actor, petition: Petition, action: str, event: str | None,
-           **extra) -> None:
+           reason: str | None = None, **extra) -> None:
+    """``reason`` goes on the step (the history), never into the event."""
     petition.state = domain.transition(action, petition.state)
-    _step(tx, petition, action, actor)
+    _step(tx, petition, action, actor, reason)
     if event:
         tx.publish(event, f"petition/{petition.id}", _event(petition, **extra))
 
@@ -264,15 +266,16 @@ def answer(tx: Transaction, actor: Actor, petition_id: str, data: dict, rules: R
     return p
 
 
-def request_review(tx: Transaction, actor: Actor, p: Petition, rules: Rules) -> Petition:
+def request_review(tx: Transaction, actor: Actor, p: Petition, rules: Rules,
+                   reason: str = "") -> Petition:
     """By the petitioner (receipt) or staff on their behalf (access checked by the caller)."""
     domain.transition("request_review", p.state)
     today = clock.today_local()
     _fail(domain.request_window_errors("reason", today, p.review_request_until))
     p.review_requested_on = today
     p.review_due = domain.days_after(today, rules.review_days)
-    _apply(tx, actor, p, "request_review", "petition.review_requested", stage="review",
-           due=p.review_due)
+    _apply(tx, actor, p, "request_review", "petition.review_requested", reason=reason,
+           stage="review", due=p.review_due)
     return p
 
 
@@ -289,14 +292,15 @@ def review(tx: Transaction, actor: Actor, petition_id: str, data: dict, rules: R
     return p
 
 
-def request_reexam(tx: Transaction, actor: Actor, p: Petition, rules: Rules) -> Petition:
+def request_reexam(tx: Transaction, actor: Actor, p: Petition, rules: Rules,
+                   reason: str = "") -> Petition:
     domain.transition("request_reexam", p.state)
     today = clock.today_local()
     _fail(domain.request_window_errors("reason", today, p.reexam_request_until))
     p.reexam_requested_on = today
     p.reexam_due = domain.days_after(today, rules.reexam_days)
-    _apply(tx, actor, p, "request_reexam", "petition.reexam_requested", stage="reexam",
-           due=p.reexam_due)
+    _apply(tx, actor, p, "request_reexam", "petition.reexam_requested", reason=reason,
+           stage="reexam", due=p.reexam_due)
     return p
 
 

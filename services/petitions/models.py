@@ -84,6 +84,8 @@ class PetitionStep(Base):
     state: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     by_role: Mapped[str] = mapped_column(String(30))
+    # the petitioner's reason for a review or re-examination request (复查 / 复核)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class IdentityRead(Base):

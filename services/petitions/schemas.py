@@ -168,6 +168,8 @@ class PetitionStepView(Schema):
     action = fields.String()
     state = fields.String()
     at = fields.DateTime()
+    reason = fields.String(allow_none=True, metadata={
+        "description": "信访人申请复查或复核的理由"})
 
 
 class PetitionDeadlinesView(Schema):

@@ -62,15 +62,15 @@ class PetitionsService(ObservableService):
 
     @rpc
     def receipt_request_review(self, code, data=None, client=None):
-        load(s.PetitionRequestIn(), data)
+        data = load(s.PetitionRequestIn(), data)
         return self._by_receipt(code, client, lambda tx, p: commands.request_review(
-            tx, self.actor, p, self.settings.rules))
+            tx, self.actor, p, self.settings.rules, data["reason"]))
 
     @rpc
     def receipt_request_reexam(self, code, data=None, client=None):
-        load(s.PetitionRequestIn(), data)
+        data = load(s.PetitionRequestIn(), data)
         return self._by_receipt(code, client, lambda tx, p: commands.request_reexam(
-            tx, self.actor, p, self.settings.rules))
+            tx, self.actor, p, self.settings.rules, data["reason"]))
 
     @rpc
     def receipt_close(self, code, data, client=None):
@@ -207,11 +207,12 @@ class PetitionsService(ObservableService):
 
     @rpc
     def request_review(self, petition_id, data=None):
-        load(s.PetitionRequestIn(), data)
+        data = load(s.PetitionRequestIn(), data)
         with self.db.transaction() as tx:
             petition = commands.get_petition_record(tx.session, petition_id)
             access.require_on_behalf(self.actor, petition)
-            commands.request_review(tx, self.actor, petition, self.settings.rules)
+            commands.request_review(tx, self.actor, petition, self.settings.rules,
+                                    data["reason"])
         return self.get_petition(petition_id)
 
     @rpc
@@ -223,11 +224,12 @@ class PetitionsService(ObservableService):
 
     @rpc
     def request_reexam(self, petition_id, data=None):
-        load(s.PetitionRequestIn(), data)
+        data = load(s.PetitionRequestIn(), data)
         with self.db.transaction() as tx:
             petition = commands.get_petition_record(tx.session, petition_id)
             access.require_on_behalf(self.actor, petition)
-            commands.request_reexam(tx, self.actor, petition, self.settings.rules)
+            commands.request_reexam(tx, self.actor, petition, self.settings.rules,
+                                    data["reason"])
         return self.get_petition(petition_id)
 
     @rpc
