@@ -347,6 +347,8 @@ def refer_to_supervision(tx: Transaction, actor: Actor, petition_id: str, data: 
         raise Conflict("该信访事项已移交监督", {"state": [p.state]})
     _refuse_identity(p, vault, summary=data["summary"])
     p.referred_to_supervision = True
+    p.referred_to_supervision_on = clock.today_local()
+    p.supervision_summary = data["summary"]
     _step(tx, p, "refer_to_supervision", actor)
     tx.publish("petition.referred_to_supervision", f"petition/{p.id}", {
         "petition_id": p.id, "village_code": p.village_code, "category": p.category,

@@ -71,6 +71,8 @@ class Petition(Base):
     closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     referred_to_meeting: Mapped[bool] = mapped_column(Boolean, default=False)
     referred_to_supervision: Mapped[bool] = mapped_column(Boolean, default=False)
+    referred_to_supervision_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    supervision_summary: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

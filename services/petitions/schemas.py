@@ -231,7 +231,28 @@ class PetitionView(PetitionDeadlinesView, PetitionAnswersView):
     closed_on = fields.Date(allow_none=True)
     referred_to_meeting = fields.Boolean()
     referred_to_supervision = fields.Boolean()
+    referred_to_supervision_on = fields.Date(allow_none=True)
+    supervision_summary = fields.String(allow_none=True)
     steps = fields.List(fields.Nested(PetitionStepView))
+
+
+class PetitionReferralView(Schema):
+    """What a discipline inspector reads of a petition referred to supervision: the referral,
+    not the details, answers or history (``PetitionView`` fields, a subset)."""
+
+    id = fields.String()
+    village_code = fields.String()
+    township_code = fields.String()
+    category = fields.String()
+    state = fields.String()
+    state_name = fields.String()
+    received_on = fields.Date()
+    accepted_on = fields.Date(allow_none=True)
+    answered_on = fields.Date(allow_none=True)
+    closed_on = fields.Date(allow_none=True)
+    referred_to_supervision = fields.Boolean()
+    referred_to_supervision_on = fields.Date(allow_none=True)
+    supervision_summary = fields.String(allow_none=True)
 
 
 class PetitionIdentityView(Schema):

@@ -112,7 +112,7 @@ class PetitionsService(ObservableService):
         with self.db.reading() as session:
             petition = commands.get_petition_record(session, petition_id)
             access.require_read_petition(self.actor, petition)
-            return s.PetitionView().dump(self._petition_view(session, petition))
+            return self._petition_view(session, petition)
 
     @rpc
     def list_petitions(self, query=None):
@@ -120,10 +120,17 @@ class PetitionsService(ObservableService):
         with self.db.reading() as session:
             rows, total = commands.list_petitions(session, self.actor, query)
             items = [self._petition_view(session, p, with_steps=False) for p in rows]
-        return _page(s.PetitionView(many=True).dump(items), total, query)
+        return _page(items, total, query)
+
+    def _petition_view(self, session, petition: Petition, with_steps: bool = True) -> dict:
+        """The whole petition, or only the referral for a caller who reads nothing else."""
+        if access.reads_only_referral(self.actor, petition):
+            return s.PetitionReferralView().dump(
+                {**_row(petition), "state_name": domain.STATE_NAMES[petition.state]})
+        return s.PetitionView().dump(self._whole_view(session, petition, with_steps))
 
     @staticmethod
-    def _petition_view(session, petition: Petition, with_steps: bool = True) -> dict:
+    def _whole_view(session, petition: Petition, with_steps: bool) -> dict:
         view = {**_row(petition), "state_name": domain.STATE_NAMES[petition.state],
                 "has_receipt": petition.receipt_hash is not None}
         if with_steps:
