@@ -241,6 +241,21 @@ def escalate(tx: Transaction, actor: Actor, petition_id: str, data: dict,
     return p
 
 
+def record_escalation_response(tx: Transaction, actor: Actor, petition_id: str,
+                               data: dict) -> Petition:
+    """The township or department escalated to has responded: its deadline stops running
+    (no more due-soon / overdue for the escalation stage). The note is for staff only."""
+    p = _for_update(tx, petition_id)
+    access.require_manage(actor, p)
+    domain.transition("escalation_response", p.state)
+    domain.require_escalated(p.escalation_due)
+    p.escalation_due = None
+    p.escalation_responded_on = clock.today_local()
+    p.escalation_response = data.get("note") or None
+    _apply(tx, actor, p, "escalation_response", None)
+    return p
+
+
 def extend(tx: Transaction, actor: Actor, petition_id: str, data: dict, rules: Rules) -> Petition:
     p = _for_update(tx, petition_id)
     access.require_manage(actor, p)

@@ -33,6 +33,7 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "start": (("assigned",), "in_progress"),
     "extend": (OPEN_HANDLING, None),
     "escalate": (OPEN_HANDLING, None),
+    "escalation_response": (OPEN_HANDLING, None),
     "answer": (("assigned", "in_progress"), "answered"),
     "request_review": (("answered",), "review_requested"),
     "review": (("review_requested",), "reviewed"),
@@ -145,6 +146,13 @@ def deadline_signal(deadline: Deadline, today: date, soon_days: int) -> str | No
 def once_key(signal: str, subject_id: str, stage: str, due: date) -> str:
     """The due day is part of the key: an extension gives a new date that fires again."""
     return f"petition.{signal}:{subject_id}:{stage}:{due.isoformat()}"
+
+
+def require_escalated(escalation_due: date | None) -> None:
+    """A response is recorded once, for a petition escalated and not yet answered back."""
+    if escalation_due is None:
+        raise Conflict("该信访事项没有待答复的上交(转办), 或答复已记录",
+                       {"escalation_due": ["none"]})
 
 
 def extension_errors(days: int, rules: Rules, already_extended: bool) -> dict:

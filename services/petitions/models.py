@@ -55,6 +55,8 @@ class Petition(Base):
     escalated_to_kind: Mapped[str | None] = mapped_column(String(20), nullable=True)
     escalated_to: Mapped[str | None] = mapped_column(String(100), nullable=True)
     escalation_due: Mapped[date | None] = mapped_column(Date, nullable=True)
+    escalation_responded_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    escalation_response: Mapped[str | None] = mapped_column(Text, nullable=True)
     answer: Mapped[str | None] = mapped_column(Text, nullable=True)
     answered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     review_request_until: Mapped[date | None] = mapped_column(Date, nullable=True)

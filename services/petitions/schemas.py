@@ -69,6 +69,11 @@ class PetitionEscalateIn(Schema):
                           validate=validate.Range(min=1, max=90, error="应在 1 到 90 之间"))
 
 
+class PetitionEscalationResponseIn(Schema):
+    note = text(2000, required=False, load_default="",
+                metadata={"description": "乡镇或区直单位的答复要点"})
+
+
 class PetitionExtendIn(Schema):
     days = fields.Integer(required=True)
     reason = text(1000)
@@ -224,6 +229,8 @@ class PetitionView(PetitionDeadlinesView, PetitionAnswersView):
     responsible_person_id = fields.String(allow_none=True)
     escalated_to_kind = fields.String(allow_none=True)
     escalated_to = fields.String(allow_none=True)
+    escalation_responded_on = fields.Date(allow_none=True)
+    escalation_response = fields.String(allow_none=True)
     extended_days = fields.Integer(allow_none=True)
     extension_reason = fields.String(allow_none=True)
     answered_on = fields.Date(allow_none=True)

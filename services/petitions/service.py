@@ -199,6 +199,13 @@ class PetitionsService(ObservableService):
         return self.get_petition(petition_id)
 
     @rpc
+    def record_escalation_response(self, petition_id, data=None):
+        data = load(s.PetitionEscalationResponseIn(), data)
+        with self.db.transaction() as tx:
+            commands.record_escalation_response(tx, self.actor, petition_id, data)
+        return self.get_petition(petition_id)
+
+    @rpc
     def extend(self, petition_id, data):
         data = load(s.PetitionExtendIn(), data)
         with self.db.transaction() as tx:
