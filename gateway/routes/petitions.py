@@ -67,6 +67,8 @@ ROUTES = (
     _action("assign", "交办责任人(登记册人员)", "assign", p.PetitionAssignIn),
     _action("start", "开始办理", "start", roles=READERS),
     _action("escalate", "上交乡镇或区直单位, 另设答复期限", "escalate", p.PetitionEscalateIn),
+    _action("escalation-response", "记录乡镇或区直单位已答复(停止其答复期限)",
+            "record_escalation_response", p.PetitionEscalationResponseIn),
     _action("extend", "延长办理期限(一次, 说明理由)", "extend", p.PetitionExtendIn),
     _action("answer", "出具处理意见(答复)", "answer", p.PetitionOpinionIn, roles=READERS),
     _action("request-review", "代信访人申请复查", "request_review", p.PetitionRequestIn,

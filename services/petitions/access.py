@@ -39,11 +39,24 @@ def require_file(actor: Actor, village_code: str) -> None:
         raise Forbidden("只能登记本辖区的信访事项或矛盾纠纷")
 
 
-def can_read_petition(actor: Actor, petition) -> bool:
+def _reads_whole(actor: Actor, petition) -> bool:
     return (_officer_covers(actor, petition.village_code)
             or _liaison_of(actor, petition.village_code)
-            or _responsible(actor, petition)
-            or (INSPECTOR in actor.roles and bool(petition.referred_to_supervision)))
+            or _responsible(actor, petition))
+
+
+def _reads_referral(actor: Actor, petition) -> bool:
+    return INSPECTOR in actor.roles and bool(petition.referred_to_supervision)
+
+
+def can_read_petition(actor: Actor, petition) -> bool:
+    return _reads_whole(actor, petition) or _reads_referral(actor, petition)
+
+
+def reads_only_referral(actor: Actor, petition) -> bool:
+    """A discipline inspector with no other reason to read: it sees what was referred to
+    supervision (the reduced view), not the details, answers or history."""
+    return _reads_referral(actor, petition) and not _reads_whole(actor, petition)
 
 
 def require_read_petition(actor: Actor, petition) -> None:

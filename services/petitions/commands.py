@@ -102,15 +102,17 @@ def _event(petition: Petition, **extra) -> dict:
             **extra}
 
 
-def _step(tx: Transaction, petition: Petition, action: str, actor: Actor) -> None:
+def _step(tx: Transaction, petition: Petition, action: str, actor: Actor,
+          reason: str | None = None) -> None:
     tx.session.add(PetitionStep(petition_id=petition.id, action=action, state=petition.state,
-                                at=clock.now(), by_role=_main_role(actor)))
+                                at=clock.now(), by_role=_main_role(actor), reason=reason or None))
 
 
 def _apply(tx: Transaction, actor: Actor, petition: Petition, action: str, event: str | None,
-           **extra) -> None:
+           reason: str | None = None, **extra) -> None:
+    """``reason`` goes on the step (the history), never into the event."""
     petition.state = domain.transition(action, petition.state)
-    _step(tx, petition, action, actor)
+    _step(tx, petition, action, actor, reason)
     if event:
         tx.publish(event, f"petition/{petition.id}", _event(petition, **extra))
 
@@ -239,6 +241,21 @@ def escalate(tx: Transaction, actor: Actor, petition_id: str, data: dict,
     return p
 
 
+def record_escalation_response(tx: Transaction, actor: Actor, petition_id: str,
+                               data: dict) -> Petition:
+    """The township or department escalated to has responded: its deadline stops running
+    (no more due-soon / overdue for the escalation stage). The note is for staff only."""
+    p = _for_update(tx, petition_id)
+    access.require_manage(actor, p)
+    domain.transition("escalation_response", p.state)
+    domain.require_escalated(p.escalation_due)
+    p.escalation_due = None
+    p.escalation_responded_on = clock.today_local()
+    p.escalation_response = data.get("note") or None
+    _apply(tx, actor, p, "escalation_response", None)
+    return p
+
+
 def extend(tx: Transaction, actor: Actor, petition_id: str, data: dict, rules: Rules) -> Petition:
     p = _for_update(tx, petition_id)
     access.require_manage(actor, p)
@@ -264,15 +281,16 @@ def answer(tx: Transaction, actor: Actor, petition_id: str, data: dict, rules: R
     return p
 
 
-def request_review(tx: Transaction, actor: Actor, p: Petition, rules: Rules) -> Petition:
+def request_review(tx: Transaction, actor: Actor, p: Petition, rules: Rules,
+                   reason: str = "") -> Petition:
     """By the petitioner (receipt) or staff on their behalf (access checked by the caller)."""
     domain.transition("request_review", p.state)
     today = clock.today_local()
     _fail(domain.request_window_errors("reason", today, p.review_request_until))
     p.review_requested_on = today
     p.review_due = domain.days_after(today, rules.review_days)
-    _apply(tx, actor, p, "request_review", "petition.review_requested", stage="review",
-           due=p.review_due)
+    _apply(tx, actor, p, "request_review", "petition.review_requested", reason=reason,
+           stage="review", due=p.review_due)
     return p
 
 
@@ -289,14 +307,15 @@ def review(tx: Transaction, actor: Actor, petition_id: str, data: dict, rules: R
     return p
 
 
-def request_reexam(tx: Transaction, actor: Actor, p: Petition, rules: Rules) -> Petition:
+def request_reexam(tx: Transaction, actor: Actor, p: Petition, rules: Rules,
+                   reason: str = "") -> Petition:
     domain.transition("request_reexam", p.state)
     today = clock.today_local()
     _fail(domain.request_window_errors("reason", today, p.reexam_request_until))
     p.reexam_requested_on = today
     p.reexam_due = domain.days_after(today, rules.reexam_days)
-    _apply(tx, actor, p, "request_reexam", "petition.reexam_requested", stage="reexam",
-           due=p.reexam_due)
+    _apply(tx, actor, p, "request_reexam", "petition.reexam_requested", reason=reason,
+           stage="reexam", due=p.reexam_due)
     return p
 
 
@@ -343,6 +362,8 @@ def refer_to_supervision(tx: Transaction, actor: Actor, petition_id: str, data: 
         raise Conflict("该信访事项已移交监督", {"state": [p.state]})
     _refuse_identity(p, vault, summary=data["summary"])
     p.referred_to_supervision = True
+    p.referred_to_supervision_on = clock.today_local()
+    p.supervision_summary = data["summary"]
     _step(tx, p, "refer_to_supervision", actor)
     tx.publish("petition.referred_to_supervision", f"petition/{p.id}", {
         "petition_id": p.id, "village_code": p.village_code, "category": p.category,
@@ -648,7 +669,8 @@ def statistics(session: Session, actor: Actor, period: str, township: str | None
         mediated = set(session.scalars(select(MediationSession.dispute_id).where(
             MediationSession.dispute_id.in_([d.id for d in disputes]))))
         return {"period": month,
-                "petitions": domain.petition_figures(petitions, rules.categories),
+                "petitions": domain.petition_figures(petitions, rules.categories,
+                                                     min(end, clock.today_local())),
                 "disputes": domain.dispute_figures(disputes, mediated)}
 
     townships = [township] if township else sorted(set(session.scalars(

@@ -33,6 +33,7 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "start": (("assigned",), "in_progress"),
     "extend": (OPEN_HANDLING, None),
     "escalate": (OPEN_HANDLING, None),
+    "escalation_response": (OPEN_HANDLING, None),
     "answer": (("assigned", "in_progress"), "answered"),
     "request_review": (("answered",), "review_requested"),
     "review": (("review_requested",), "reviewed"),
@@ -147,6 +148,13 @@ def once_key(signal: str, subject_id: str, stage: str, due: date) -> str:
     return f"petition.{signal}:{subject_id}:{stage}:{due.isoformat()}"
 
 
+def require_escalated(escalation_due: date | None) -> None:
+    """A response is recorded once, for a petition escalated and not yet answered back."""
+    if escalation_due is None:
+        raise Conflict("该信访事项没有待答复的上交(转办), 或答复已记录",
+                       {"escalation_due": ["none"]})
+
+
 def extension_errors(days: int, rules: Rules, already_extended: bool) -> dict:
     if already_extended:
         return {"days": ["办理期限只能延长一次"]}
@@ -209,16 +217,29 @@ def previous_period(period: str) -> str:
     return f"{last.year:04d}-{last.month:02d}"
 
 
-def on_time(pairs: Iterable[tuple[date | None, date | None]]) -> dict:
-    """(done on, due) pairs of a stage, done ones only: total, on time and the rate."""
-    done = [(d, due) for d, due in pairs if d is not None and due is not None]
-    total = len(done)
-    good = sum(1 for d, due in done if d <= due)
+def on_time(pairs: Iterable[tuple[date | None, date | None]], cutoff: date) -> dict:
+    """(done on, due) pairs of a stage: total, on time and the rate.
+
+    A done item counts by its own dates. An unfinished one counts as late once its due day
+    lies before ``cutoff`` (the earlier of the period's end and today): a body that never
+    answers must not show a perfect rate."""
+    done, late_open = 0, 0
+    good = 0
+    for finished, due in pairs:
+        if due is None:
+            continue
+        if finished is not None:
+            done += 1
+            good += finished <= due
+        elif due < cutoff:
+            late_open += 1
+    total = done + late_open
     return {"total": total, "on_time": good, "rate": round(good / total, 4) if total else None}
 
 
-def petition_figures(petitions: list, categories: Iterable[str]) -> dict:
-    """Figures for petitions received in a period (records with the petition's attributes)."""
+def petition_figures(petitions: list, categories: Iterable[str], cutoff: date) -> dict:
+    """Figures for petitions received in a period (records with the petition's attributes);
+    ``cutoff``: the earlier of the period's end and today (see ``on_time``)."""
     by_category = Counter(p.category for p in petitions)
     by_channel = Counter(p.channel for p in petitions)
     return {
@@ -230,11 +251,11 @@ def petition_figures(petitions: list, categories: Iterable[str]) -> dict:
         "answered": sum(1 for p in petitions if p.answered_on is not None),
         "closed": sum(1 for p in petitions if p.state == "closed"),
         "on_time": {
-            "accept": on_time((p.accepted_on or p.not_accepted_on, p.accept_due)
-                              for p in petitions),
-            "handle": on_time((p.answered_on, p.handle_due) for p in petitions),
-            "review": on_time((p.reviewed_on, p.review_due) for p in petitions),
-            "reexam": on_time((p.reexamined_on, p.reexam_due) for p in petitions),
+            "accept": on_time(((p.accepted_on or p.not_accepted_on, p.accept_due)
+                               for p in petitions), cutoff),
+            "handle": on_time(((p.answered_on, p.handle_due) for p in petitions), cutoff),
+            "review": on_time(((p.reviewed_on, p.review_due) for p in petitions), cutoff),
+            "reexam": on_time(((p.reexamined_on, p.reexam_due) for p in petitions), cutoff),
         },
     }
 

@@ -55,6 +55,8 @@ class Petition(Base):
     escalated_to_kind: Mapped[str | None] = mapped_column(String(20), nullable=True)
     escalated_to: Mapped[str | None] = mapped_column(String(100), nullable=True)
     escalation_due: Mapped[date | None] = mapped_column(Date, nullable=True)
+    escalation_responded_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    escalation_response: Mapped[str | None] = mapped_column(Text, nullable=True)
     answer: Mapped[str | None] = mapped_column(Text, nullable=True)
     answered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     review_request_until: Mapped[date | None] = mapped_column(Date, nullable=True)
@@ -71,6 +73,8 @@ class Petition(Base):
     closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     referred_to_meeting: Mapped[bool] = mapped_column(Boolean, default=False)
     referred_to_supervision: Mapped[bool] = mapped_column(Boolean, default=False)
+    referred_to_supervision_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    supervision_summary: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -84,6 +88,8 @@ class PetitionStep(Base):
     state: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     by_role: Mapped[str] = mapped_column(String(30))
+    # the petitioner's reason for a review or re-examination request (复查 / 复核)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class IdentityRead(Base):

@@ -10,9 +10,11 @@ import logging
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from nameko.extensions import DependencyProvider
 
+from services.chassis.secrets import refuse_development_secret
+
 log = logging.getLogger(__name__)
 
-# only for a container configured without keys (development and tests): never for production
+# the committed default of config.yaml, for development runs only (YLH_ALLOW_DEV_SECRETS=1)
 DEV_ONLY_KEY = "azWvxbSa1xQe2m1vhY4oWBx1uaN0JQQV1ykFvKO0upQ="
 
 
@@ -42,6 +44,9 @@ class Vault:
 class IdentityVault(DependencyProvider):
     def setup(self):
         keys = self.container.config.get("IDENTITY_KEYS")
+        # the first key encrypts: a public one must not protect real identities
+        first = str(keys).split(",")[0].strip() if keys else None
+        refuse_development_secret("IDENTITY_KEYS", first, (DEV_ONLY_KEY,))
         if not keys:
             log.warning("IDENTITY_KEYS not configured: using the development-only key")
             keys = DEV_ONLY_KEY

@@ -69,6 +69,11 @@ class PetitionEscalateIn(Schema):
                           validate=validate.Range(min=1, max=90, error="应在 1 到 90 之间"))
 
 
+class PetitionEscalationResponseIn(Schema):
+    note = text(2000, required=False, load_default="",
+                metadata={"description": "乡镇或区直单位的答复要点"})
+
+
 class PetitionExtendIn(Schema):
     days = fields.Integer(required=True)
     reason = text(1000)
@@ -168,6 +173,8 @@ class PetitionStepView(Schema):
     action = fields.String()
     state = fields.String()
     at = fields.DateTime()
+    reason = fields.String(allow_none=True, metadata={
+        "description": "信访人申请复查或复核的理由"})
 
 
 class PetitionDeadlinesView(Schema):
@@ -222,6 +229,8 @@ class PetitionView(PetitionDeadlinesView, PetitionAnswersView):
     responsible_person_id = fields.String(allow_none=True)
     escalated_to_kind = fields.String(allow_none=True)
     escalated_to = fields.String(allow_none=True)
+    escalation_responded_on = fields.Date(allow_none=True)
+    escalation_response = fields.String(allow_none=True)
     extended_days = fields.Integer(allow_none=True)
     extension_reason = fields.String(allow_none=True)
     answered_on = fields.Date(allow_none=True)
@@ -229,7 +238,28 @@ class PetitionView(PetitionDeadlinesView, PetitionAnswersView):
     closed_on = fields.Date(allow_none=True)
     referred_to_meeting = fields.Boolean()
     referred_to_supervision = fields.Boolean()
+    referred_to_supervision_on = fields.Date(allow_none=True)
+    supervision_summary = fields.String(allow_none=True)
     steps = fields.List(fields.Nested(PetitionStepView))
+
+
+class PetitionReferralView(Schema):
+    """What a discipline inspector reads of a petition referred to supervision: the referral,
+    not the details, answers or history (``PetitionView`` fields, a subset)."""
+
+    id = fields.String()
+    village_code = fields.String()
+    township_code = fields.String()
+    category = fields.String()
+    state = fields.String()
+    state_name = fields.String()
+    received_on = fields.Date()
+    accepted_on = fields.Date(allow_none=True)
+    answered_on = fields.Date(allow_none=True)
+    closed_on = fields.Date(allow_none=True)
+    referred_to_supervision = fields.Boolean()
+    referred_to_supervision_on = fields.Date(allow_none=True)
+    supervision_summary = fields.String(allow_none=True)
 
 
 class PetitionIdentityView(Schema):

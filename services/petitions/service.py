@@ -62,15 +62,15 @@ class PetitionsService(ObservableService):
 
     @rpc
     def receipt_request_review(self, code, data=None, client=None):
-        load(s.PetitionRequestIn(), data)
+        data = load(s.PetitionRequestIn(), data)
         return self._by_receipt(code, client, lambda tx, p: commands.request_review(
-            tx, self.actor, p, self.settings.rules))
+            tx, self.actor, p, self.settings.rules, data["reason"]))
 
     @rpc
     def receipt_request_reexam(self, code, data=None, client=None):
-        load(s.PetitionRequestIn(), data)
+        data = load(s.PetitionRequestIn(), data)
         return self._by_receipt(code, client, lambda tx, p: commands.request_reexam(
-            tx, self.actor, p, self.settings.rules))
+            tx, self.actor, p, self.settings.rules, data["reason"]))
 
     @rpc
     def receipt_close(self, code, data, client=None):
@@ -112,7 +112,7 @@ class PetitionsService(ObservableService):
         with self.db.reading() as session:
             petition = commands.get_petition_record(session, petition_id)
             access.require_read_petition(self.actor, petition)
-            return s.PetitionView().dump(self._petition_view(session, petition))
+            return self._petition_view(session, petition)
 
     @rpc
     def list_petitions(self, query=None):
@@ -120,10 +120,17 @@ class PetitionsService(ObservableService):
         with self.db.reading() as session:
             rows, total = commands.list_petitions(session, self.actor, query)
             items = [self._petition_view(session, p, with_steps=False) for p in rows]
-        return _page(s.PetitionView(many=True).dump(items), total, query)
+        return _page(items, total, query)
+
+    def _petition_view(self, session, petition: Petition, with_steps: bool = True) -> dict:
+        """The whole petition, or only the referral for a caller who reads nothing else."""
+        if access.reads_only_referral(self.actor, petition):
+            return s.PetitionReferralView().dump(
+                {**_row(petition), "state_name": domain.STATE_NAMES[petition.state]})
+        return s.PetitionView().dump(self._whole_view(session, petition, with_steps))
 
     @staticmethod
-    def _petition_view(session, petition: Petition, with_steps: bool = True) -> dict:
+    def _whole_view(session, petition: Petition, with_steps: bool) -> dict:
         view = {**_row(petition), "state_name": domain.STATE_NAMES[petition.state],
                 "has_receipt": petition.receipt_hash is not None}
         if with_steps:
@@ -192,6 +199,13 @@ class PetitionsService(ObservableService):
         return self.get_petition(petition_id)
 
     @rpc
+    def record_escalation_response(self, petition_id, data=None):
+        data = load(s.PetitionEscalationResponseIn(), data)
+        with self.db.transaction() as tx:
+            commands.record_escalation_response(tx, self.actor, petition_id, data)
+        return self.get_petition(petition_id)
+
+    @rpc
     def extend(self, petition_id, data):
         data = load(s.PetitionExtendIn(), data)
         with self.db.transaction() as tx:
@@ -207,11 +221,12 @@ class PetitionsService(ObservableService):
 
     @rpc
     def request_review(self, petition_id, data=None):
-        load(s.PetitionRequestIn(), data)
+        data = load(s.PetitionRequestIn(), data)
         with self.db.transaction() as tx:
             petition = commands.get_petition_record(tx.session, petition_id)
             access.require_on_behalf(self.actor, petition)
-            commands.request_review(tx, self.actor, petition, self.settings.rules)
+            commands.request_review(tx, self.actor, petition, self.settings.rules,
+                                    data["reason"])
         return self.get_petition(petition_id)
 
     @rpc
@@ -223,11 +238,12 @@ class PetitionsService(ObservableService):
 
     @rpc
     def request_reexam(self, petition_id, data=None):
-        load(s.PetitionRequestIn(), data)
+        data = load(s.PetitionRequestIn(), data)
         with self.db.transaction() as tx:
             petition = commands.get_petition_record(tx.session, petition_id)
             access.require_on_behalf(self.actor, petition)
-            commands.request_reexam(tx, self.actor, petition, self.settings.rules)
+            commands.request_reexam(tx, self.actor, petition, self.settings.rules,
+                                    data["reason"])
         return self.get_petition(petition_id)
 
     @rpc

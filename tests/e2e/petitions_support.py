@@ -8,6 +8,9 @@ from tests.e2e import district
 from tests.helpers import wait_for
 
 IDENTITY_KEY = "j3Xq1bqkVgSJkcIoCOWj9XQTmDT7oB5a9m0fB7qrcM4="
+# the keys a test gives the petitions service (without YAML there is no key, and the
+# development key is refused outside `make run`): start_system(..., extra_config=KEYS_CONFIG)
+KEYS_CONFIG = {"petitions": {"IDENTITY_KEYS": IDENTITY_KEY}}
 NAME, PHONE, ID_NUMBER = "王秀英", "13912345678", "43112219800101123X"
 
 

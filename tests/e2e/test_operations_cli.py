@@ -21,6 +21,7 @@ from services.chassis.subscriptions import subscribe
 from services.chassis.web import ObservableService
 from tests.conftest import free_port, service_config
 from tests.e2e.conftest import SERVICE_CLASSES
+from tests.e2e.petitions_support import KEYS_CONFIG
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -86,7 +87,7 @@ def relayed(url: str) -> bool:
 
 def test_status_reports_every_running_process_healthy(start_system, rabbit_config):
     names = installed_services()
-    system = start_system(*names)
+    system = start_system(*names, extra_config=KEYS_CONFIG)
     wait_for(lambda: relayed(system.registry_url), timeout=20)
     env = cli_env(rabbit_config, system)
 

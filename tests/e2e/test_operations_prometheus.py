@@ -15,6 +15,7 @@ from services.chassis.operations import declare_subscriptions, find_subscription
 from services.chassis.subscriptions import subscribe
 from services.chassis.web import ObservableService
 from tests.conftest import free_port, service_config
+from tests.e2e.petitions_support import KEYS_CONFIG
 from tests.e2e.test_operations_cli import installed_services
 from tests.helpers import wait_for
 from tests.unit.test_deploy_monitoring import (
@@ -98,7 +99,7 @@ def test_prometheus_scrapes_every_process_and_finds_every_metric_it_needs(
         start_system, rabbit_config, container_factory, prometheus):
     # the listener's queue exists before the registry publishes the district
     declare_subscriptions(rabbit_config["AMQP_URI"], find_subscriptions([Listener]), None)
-    system = start_system(*installed_services())
+    system = start_system(*installed_services(), extra_config=KEYS_CONFIG)
     listener = service_config(rabbit_config)
     container_factory(Listener, listener).start()
     targets = {name: config["WEB_SERVER_ADDRESS"] for name, config in system.configs.items()}

@@ -114,6 +114,9 @@ def test_identity_stays_out_of_events_logs_and_unauthorised_answers(start_system
     assert [r.status_code for r in refused] == [403, 403, 403, 401, 403, 403, 403]
     seen_by_inspector = inspector.get(f"/petitions/{pid}")
     assert seen_by_inspector.status_code == 200
+    # the inspector reads what was referred, not the petition's details or answers
+    assert "details" not in seen_by_inspector.json() and "steps" not in seen_by_inspector.json()
+    assert seen_by_inspector.json()["referred_to_supervision"] is True
     assert inspector.get(f"/petitions/{other}").status_code == 403  # not referred
     assert officer2.get(f"/petitions/{pid}").status_code == 403
     for response in (seen_by_inspector, officer.get(f"/petitions/{pid}"),

@@ -72,6 +72,12 @@ def test_anonymous_online_petition_to_closing_through_the_receipt(start_system):
     page = public.get(f"/petitions/receipt/{code}").json()
     assert page["state"] == "closed" and page["satisfaction"] == 4
     assert [step["action"] for step in page["steps"]] == STEPS
+    # the petitioner's reason for review is kept with the step
+    assert [step["reason"] for step in page["steps"] if step["action"] == "request_review"] \
+        == ["补偿标准偏低"]
+    staff = officer.get(f"/petitions/{petition_id}").json()
+    assert [step["reason"] for step in staff["steps"] if step["action"] == "request_review"] \
+        == ["补偿标准偏低"]
     assert page["review_answer"] == "复查维持原处理意见, 补偿按县定标准执行"
     # nothing identifying: no summary, details, village, filer or responsible person
     for field in ("summary", "details", "village_code", "responsible_person_id", "filed_by",

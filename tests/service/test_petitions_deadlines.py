@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.chassis import clock
+from services.chassis.errors import Conflict
 from services.petitions import commands
 from services.petitions.domain import Rules
 from services.petitions.models import Base
@@ -117,3 +118,43 @@ def test_direct_calls_racing_on_one_database_apply_each_signal_once(petitions_db
 class _NoVault:
     def encrypt(self, value):
         raise AssertionError("an anonymous petition has nothing to encrypt")
+
+
+def test_a_recorded_escalation_response_stops_the_escalation_deadline(petitions_db):
+    """Two petitions escalated to the township with 10 days to respond: the one whose
+    response is recorded gets no escalation signal, the other goes overdue."""
+    clock.set_now(_at(date(2026, 3, 2)))
+    rules = Rules()
+    ids = []
+    for _ in range(2):
+        with petitions_db.transaction() as tx:
+            pid = commands.file_petition(tx, OFFICER1, {
+                "channel": "letter", "category": "land", "agri_related": True,
+                "village_code": V1, "summary": "承包地调整", "anonymous": True},
+                rules, _NoVault()).id
+            commands.accept(tx, OFFICER1, pid, rules)
+            commands.escalate(tx, OFFICER1, pid, {"target_kind": "township",
+                                                  "target": support.T1, "days": 10}, rules)
+        ids.append(pid)
+    answered, silent = ids
+    clock.set_now(_at(date(2026, 3, 5)))
+    with petitions_db.transaction() as tx:
+        done = commands.record_escalation_response(tx, OFFICER1, answered,
+                                                   {"note": "乡镇已核实并答复"})
+        assert (done.escalation_due, done.escalation_responded_on) == (None, date(2026, 3, 5))
+    # recorded once: a second time is a conflict
+    with pytest.raises(Conflict) as again, petitions_db.transaction() as tx:
+        commands.record_escalation_response(tx, OFFICER1, answered, {})
+    assert again.value.details == {"escalation_due": ["none"]}
+    clock.set_now(_at(date(2026, 3, 13)))  # escalation due 2026-03-12
+    applied = commands.check_deadlines(petitions_db.transaction, petitions_db.reading, rules,
+                                       clock.today_local())
+    escalation = [key for key in applied if ":escalation:" in key]
+    assert escalation == [f"petition.overdue:{silent}:escalation:2026-03-12"]
+    # the handling deadline of the answered petition still runs as before
+    with petitions_db.reading() as session:
+        petition = commands.get_petition_record(session, answered)
+        assert petition.handle_due == date(2026, 5, 1) and petition.state == "accepted"
+        assert petition.escalation_response == "乡镇已核实并答复"
+        assert [s.action for s in commands.steps(session, answered)][-1] == \
+            "escalation_response"

@@ -195,3 +195,68 @@ def test_metrics_show_open_petitions_and_overdue_deadlines(petitions):
     assert 'yuelihui_petitions_overdue{service="petitions",stage="accept"} 2.0' in body
     assert 'yuelihui_petitions_open{service="petitions",state="accepted"} 0.0' in body
     assert not [text for text in (IDENTITY["name"], *ids) if text in body]
+
+
+def _reasons(steps: list[dict]) -> dict:
+    return {step["action"]: step["reason"] for step in steps if step["reason"]}
+
+
+def test_reasons_for_review_and_reexamination_are_kept_and_shown(petitions):
+    """The petitioner's reasons (复查 / 复核) reach staff and the receipt page's steps."""
+    config = petitions.config
+    from services.petitions import commands
+    with rpc_as(config, ADMIN) as rpc:
+        issued = rpc.petitions.file_online_petition(data={
+            "category": "land", "village_code": V1, "summary": "承包地被占", "anonymous": True},
+            client="c1")
+        code = issued["receipt_code"]
+        pid = rpc.petitions.list_petitions()["items"][0]["id"]
+        rpc.petitions.accept(petition_id=pid)
+    with support.PetitionsDb(config["DATABASE_URL"]).transaction() as tx:
+        commands.assign(tx, ADMIN, pid, "C1")  # the registry is not running here
+    with rpc_as(config, OFFICER1) as rpc:
+        rpc.petitions.answer(petition_id=pid, data={"opinion": "按标准补偿"})
+        rpc.petitions.receipt_request_review(code=code, data={"reason": "补偿标准偏低"},
+                                             client="c1")
+        staff = rpc.petitions.get_petition(petition_id=pid)
+        assert _reasons(staff["steps"]) == {"request_review": "补偿标准偏低"}
+        rpc.petitions.review(petition_id=pid, data={"opinion": "维持原意见"})
+        # staff relaying the petitioner's request for re-examination
+        rpc.petitions.request_reexam(petition_id=pid, data={"reason": "复查未核实面积"})
+        staff = rpc.petitions.get_petition(petition_id=pid)
+        receipt = rpc.petitions.get_receipt(code=code, client="c1")
+    expected = {"request_review": "补偿标准偏低", "request_reexam": "复查未核实面积"}
+    assert _reasons(staff["steps"]) == expected
+    assert _reasons(receipt["steps"]) == expected
+    assert staff["state"] == receipt["state"] == "reexam_requested"
+
+
+def test_inspector_reads_only_what_was_referred_to_supervision(petitions):
+    config = petitions.config
+    pid = _file(config, category="cadre_conduct", details="村主任挪用修路款约三万元")["id"]
+    from services.petitions import commands
+    with rpc_as(config, OFFICER1) as rpc:
+        rpc.petitions.accept(petition_id=pid)
+    with support.PetitionsDb(config["DATABASE_URL"]).transaction() as tx:
+        commands.assign(tx, ADMIN, pid, "C1")  # the registry is not running here
+    with rpc_as(config, OFFICER1) as rpc:
+        rpc.petitions.answer(petition_id=pid, data={"opinion": "已转纪检核查"})
+        rpc.petitions.refer_to_supervision(petition_id=pid, data={"summary": "修路资金去向不明"})
+        staff = rpc.petitions.get_petition(petition_id=pid)
+    # staff see the whole petition, the referral included
+    assert staff["details"] == "村主任挪用修路款约三万元"
+    assert staff["answer"] == "已转纪检核查" and staff["steps"]
+    assert staff["supervision_summary"] == "修路资金去向不明"
+    with rpc_as(config, INSPECTOR) as rpc:
+        seen = rpc.petitions.get_petition(petition_id=pid)
+        listed = rpc.petitions.list_petitions()["items"]
+    assert listed == [seen]
+    assert seen["id"] == pid and seen["village_code"] == V1
+    assert (seen["category"], seen["state"]) == ("cadre_conduct", "answered")
+    assert seen["supervision_summary"] == "修路资金去向不明"
+    assert seen["received_on"] == staff["received_on"]
+    assert seen["referred_to_supervision_on"] == staff["referred_to_supervision_on"]
+    for hidden in ("details", "summary", "answer", "review_answer", "reexam_answer", "steps",
+                   "responsible_person_id", "extension_reason", "not_accepted_reason"):
+        assert hidden not in seen, hidden
+    assert "挪用" not in str(seen) and "已转纪检核查" not in str(seen)

@@ -86,9 +86,15 @@ def _disputes(db, month_start: date, count: int, rng: random.Random) -> list[dic
     return made
 
 
-def _expected(petitions: list[dict], disputes: list[dict]) -> dict:
+def _expected(petitions: list[dict], disputes: list[dict], cutoff: date) -> dict:
+    """``cutoff``: the earlier of the period's end and today. An item still undecided or
+    unanswered whose due day is before it counts as late (total, not on time)."""
     decided = [p for p in petitions if p["decide_after"] is not None]
+    undecided_late = [p for p in petitions if p["decide_after"] is None
+                      and p["received"] + timedelta(days=15) < cutoff]
     answered = [p for p in decided if not p["not_accepted"] and p["answer_after"] is not None]
+    unanswered_late = [p for p in decided if not p["not_accepted"] and p["answer_after"] is None
+                       and p["received"] + timedelta(days=p["decide_after"] + 60) < cutoff]
     agreed = sum(1 for d in disputes if d["outcome"] == "agreed")
     referred = sum(1 for d in disputes if d["outcome"] == "referred")
     categories = Counter(p["category"] for p in petitions)
@@ -100,8 +106,10 @@ def _expected(petitions: list[dict], disputes: list[dict]) -> dict:
         "agri_related": sum(1 for p in petitions if p["agri"]),
         "not_accepted": sum(1 for p in decided if p["not_accepted"]),
         "answered": len(answered),
-        "accept": (len(decided), sum(1 for p in decided if p["decide_after"] <= 15)),
-        "handle": (len(answered), sum(1 for p in answered if p["answer_after"] <= 60)),
+        "accept": (len(decided) + len(undecided_late),
+                   sum(1 for p in decided if p["decide_after"] <= 15)),
+        "handle": (len(answered) + len(unanswered_late),
+                   sum(1 for p in answered if p["answer_after"] <= 60)),
         "disputes": {"registered": len(disputes),
                      "mediated": sum(1 for d in disputes if d["outcome"] != "none"),
                      "agreed": agreed, "referred": referred,
@@ -136,17 +144,21 @@ def test_statistics_match_an_independent_count(petitions, petitions_db):
         result = rpc.petitions.statistics(query={"period": "2026-10"})
         for_t1 = rpc.petitions.statistics(query={"period": "2026-10", "township": T1})
     assert (result["period"], result["previous_period"]) == ("2026-10", "2026-09")
-    _check(result["current"], _expected(october, october_disputes))
-    _check(result["previous"], _expected(september, september_disputes))
+    october_end, september_end = date(2026, 11, 1), date(2026, 10, 1)  # both before today
+    # the sample has undecided petitions past their acceptance deadline: they weigh as late
+    assert any(p["decide_after"] is None and p["received"] + timedelta(days=15) < october_end
+               for p in october)
+    _check(result["current"], _expected(october, october_disputes, october_end))
+    _check(result["previous"], _expected(september, september_disputes, september_end))
     by_township = {t["township_code"]: t for t in result["townships"]}
     assert sorted(by_township) == [T1, T2]
     for code in (T1, T2):
         _check(by_township[code]["current"], _expected(
             [p for p in october if p["township"] == code],
-            [d for d in october_disputes if d["township"] == code]))
+            [d for d in october_disputes if d["township"] == code], october_end))
         _check(by_township[code]["previous"], _expected(
             [p for p in september if p["township"] == code],
-            [d for d in september_disputes if d["township"] == code]))
+            [d for d in september_disputes if d["township"] == code], september_end))
     assert for_t1["current"] == by_township[T1]["current"]
     # a township officer sees its own township only
     with rpc_as(config, OFFICER1) as rpc:

@@ -96,10 +96,23 @@ def test_identity_leaks_finds_name_phone_or_id_number():
 def test_periods_and_on_time_rates():
     assert domain.month_bounds("2026-12") == (date(2026, 12, 1), date(2027, 1, 1))
     assert domain.previous_period("2026-01") == "2025-12"
+    cutoff = date(2026, 2, 1)
     assert domain.on_time([(date(2026, 1, 2), date(2026, 1, 2)),
-                           (date(2026, 1, 3), date(2026, 1, 2)), (None, date(2026, 1, 1))]) == {
+                           (date(2026, 1, 3), date(2026, 1, 2)), (None, None)], cutoff) == {
         "total": 2, "on_time": 1, "rate": 0.5}
-    assert domain.on_time([])["rate"] is None
+    assert domain.on_time([], cutoff)["rate"] is None
+
+
+def test_unfinished_items_past_their_due_day_count_as_late():
+    cutoff = date(2026, 2, 1)
+    # a township that never answers: no perfect rate
+    assert domain.on_time([(None, date(2026, 1, 20))], cutoff) == {
+        "total": 1, "on_time": 0, "rate": 0.0}
+    # still within its time limit at the cutoff (or due on it): not counted yet
+    assert domain.on_time([(None, date(2026, 2, 1)), (None, date(2026, 2, 20))], cutoff) == {
+        "total": 0, "on_time": 0, "rate": None}
+    assert domain.on_time([(date(2026, 1, 5), date(2026, 1, 10)), (None, date(2026, 1, 10))],
+                          cutoff)["rate"] == 0.5
 
 
 def test_risk_raised_only_upwards():
