@@ -193,3 +193,34 @@ def test_migrations_create_every_table(database_url):
 
     tables = set(inspect(make_engine(database_url)).get_table_names())
     assert set(RegistryBase.metadata.tables) <= tables
+
+
+def test_sent_events_are_kept_for_the_retention_period_then_purged(registry_config):
+    from datetime import UTC, datetime, timedelta
+
+    from services.chassis import clock
+    from services.chassis.metrics import ContainerMetrics
+    from services.registry.schemas import EVENTS
+
+    url = registry_config["DATABASE_URL"]
+    clock.set_now(datetime(2026, 1, 1, tzinfo=UTC))
+    with registry_transaction(url) as tx:
+        for index in range(3):
+            tx.publish("township.registered", f"township/{index}",
+                       township(f"43110210{index}", f"镇{index}"))
+    engine = make_engine(url)
+    table = RegistryBase.metadata.tables[OUTBOX]
+    relay_ = relay.OutboxRelay(engine, table, EVENTS, {
+        "AMQP_URI": registry_config["AMQP_URI"], "OUTBOX": {"retention_days": 30}},
+        ContainerMetrics("registry"))
+    with engine.begin() as connection:  # two published, one still waiting for the broker
+        positions = [row.position for row in connection.execute(select(table.c.position))]
+        connection.execute(table.update().where(table.c.position.in_(positions[:2]))
+                           .values(sent_at=clock.now()))
+    clock.advance(timedelta(days=29))
+    assert relay_.purge_sent() == 0  # a subscriber may still ask for a replay
+    clock.advance(timedelta(days=2))
+    assert relay_.purge_sent() == 2
+    remaining = outbox_rows(url)
+    assert len(remaining) == 1 and remaining[0].sent_at is None  # unsent rows are never purged
+    engine.dispose()
