@@ -9,13 +9,12 @@ import logging
 import uuid
 from datetime import date
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.chassis import clock
+from services.chassis import clock, ratelimit
 from services.chassis.actor import Actor
-from services.chassis.errors import Conflict, NotFound, RateLimited, ValidationFailed
+from services.chassis.errors import Conflict, NotFound, ValidationFailed
 from services.chassis.store import ONCE, Transaction
 from services.petitions import access, domain
 from services.petitions.domain import Rules
@@ -69,27 +68,12 @@ def known_village(session: Session, code: str) -> Village | None:
 def count_request(tx: Transaction, client_key: str, bucket: str, limit: int,
                   window_seconds: int) -> None:
     """Count a public request; 429 beyond ``limit`` in the window (rolled back with it)."""
-    window = domain.rate_window(clock.now().timestamp(), window_seconds)
-    s = tx.session
-    where = (RateCounter.client_key == client_key, RateCounter.bucket == bucket,
-             RateCounter.window == window)
-    updated = s.execute(update(RateCounter).where(*where)
-                        .values(count=RateCounter.count + 1)).rowcount
-    if not updated:
-        try:
-            with s.begin_nested():
-                s.add(RateCounter(client_key=client_key, bucket=bucket, window=window, count=1))
-        except IntegrityError:
-            s.execute(update(RateCounter).where(*where).values(count=RateCounter.count + 1))
-    count = s.scalar(select(RateCounter.count).where(*where))
-    if count > limit:
-        raise RateLimited("请求过于频繁, 请稍后再试")
+    ratelimit.count_request(tx.session, RateCounter, client_key, bucket, limit, window_seconds,
+                            clock.now(), "请求过于频繁, 请稍后再试")
 
 
 def prune_rate_counters(tx: Transaction, window_seconds: int) -> int:
-    current = domain.rate_window(clock.now().timestamp(), window_seconds)
-    stale = tx.session.query(RateCounter).filter(RateCounter.window < current - 1)
-    return stale.delete(synchronize_session=False)
+    return ratelimit.prune(tx.session, RateCounter, window_seconds, clock.now())
 
 
 # --- petitions ----------------------------------------------------------------------------

@@ -179,10 +179,6 @@ def receipt_hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
-def rate_window(timestamp: float, window_seconds: int) -> int:
-    return int(timestamp // window_seconds)
-
-
 def identity_leaks(text: str, identity: dict | None) -> list[str]:
     """Which identity fields (name, phone, ID number) appear in ``text``."""
     if not identity:

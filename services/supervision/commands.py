@@ -11,12 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, false, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import Session
 
+from services.chassis import ratelimit
 from services.chassis.actor import Actor
-from services.chassis.errors import Conflict, NotFound, RateLimited, ValidationFailed
+from services.chassis.errors import Conflict, NotFound, ValidationFailed
 from services.chassis.store import ONCE, Transaction
 from services.supervision import access, catalogue, domain
 from services.supervision.models import (
@@ -391,27 +391,14 @@ def correct_disclosure(tx: Transaction, actor: Actor, disclosure_id: str, data: 
 def count_request(tx: Transaction, client_key: str, bucket: str, limit: int,
                   window_seconds: int, now: datetime) -> None:
     """Count a public request; 429 beyond ``limit`` in the window (rolled back with it)."""
-    window = int(now.timestamp() // window_seconds)
-    s = tx.session
-    where = (RateCounter.client_key == client_key, RateCounter.bucket == bucket,
-             RateCounter.window == window)
-    updated = s.execute(update(RateCounter).where(*where)
-                        .values(count=RateCounter.count + 1)).rowcount
-    if not updated:
-        try:
-            with s.begin_nested():
-                s.add(RateCounter(client_key=client_key, bucket=bucket, window=window, count=1))
-        except IntegrityError:
-            s.execute(update(RateCounter).where(*where).values(count=RateCounter.count + 1))
-    if s.scalar(select(RateCounter.count).where(*where)) > limit:
-        raise RateLimited("提出异议过于频繁, 请稍后再试")
+    ratelimit.count_request(tx.session, RateCounter, client_key, bucket, limit, window_seconds,
+                            now, "提出异议过于频繁, 请稍后再试")
 
 
 def prune_rate_counters(transaction: "TransactionFactory", now: datetime,
                         window_seconds: int) -> None:
-    current = int(now.timestamp() // window_seconds)
     with transaction() as tx:
-        tx.session.execute(delete(RateCounter).where(RateCounter.window < current))
+        ratelimit.prune(tx.session, RateCounter, window_seconds, now)
 
 
 def file_objection(tx: Transaction, actor: Actor, disclosure_id: str, data: dict,
