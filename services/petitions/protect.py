@@ -4,41 +4,17 @@
 Rotation: put a new key first, re-encrypt (``rotate``), then drop the old key.
 """
 
-import json
 import logging
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from nameko.extensions import DependencyProvider
 
 from services.chassis.secrets import refuse_development_secret
+from services.chassis.vault import Vault
 
 log = logging.getLogger(__name__)
 
 # the committed default of config.yaml, for development runs only (YLH_ALLOW_DEV_SECRETS=1)
 DEV_ONLY_KEY = "azWvxbSa1xQe2m1vhY4oWBx1uaN0JQQV1ykFvKO0upQ="
-
-
-class Vault:
-    def __init__(self, keys: str | list[str]):
-        if isinstance(keys, str):
-            keys = [key.strip() for key in keys.split(",") if key.strip()]
-        if not keys:
-            raise ValueError("IDENTITY_KEYS needs at least one Fernet key")
-        self._fernet = MultiFernet([Fernet(key.encode()) for key in keys])
-
-    def encrypt(self, value) -> str:
-        return self._fernet.encrypt(json.dumps(value, ensure_ascii=False).encode()).decode()
-
-    def decrypt(self, token: str):
-        try:
-            return json.loads(self._fernet.decrypt(token.encode()))
-        except InvalidToken as exc:
-            raise RuntimeError("personal data cannot be decrypted with the configured keys") \
-                from exc
-
-    def rotate(self, token: str) -> str:
-        """The same plaintext encrypted with the first key."""
-        return self._fernet.rotate(token.encode()).decode()
 
 
 class IdentityVault(DependencyProvider):

@@ -11,32 +11,15 @@ import base64
 import hashlib
 import logging
 
-from cryptography.fernet import Fernet, MultiFernet
 from nameko.extensions import DependencyProvider
 
 from services.chassis.secrets import refuse_development_secret
+from services.chassis.vault import Vault
 
 log = logging.getLogger(__name__)
 
 # the default of ``CLUE_KEYS`` in config.yaml: public, so never a production key
 DEV_KEY = "9Q5o8mW0s3zYk1YQb2GmB0aZ3b6wP2mXo2cQv3eT5yE="
-
-
-class Vault:
-    def __init__(self, keys: list[str]):
-        if not keys:
-            raise ValueError("at least one key is needed")
-        self._fernet = MultiFernet([Fernet(key.strip().encode()) for key in keys])
-
-    def encrypt(self, text: str | None) -> str | None:
-        if text is None:
-            return None
-        return self._fernet.encrypt(text.encode("utf-8")).decode("ascii")
-
-    def decrypt(self, token: str | None) -> str | None:
-        if token is None:
-            return None
-        return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
 
 
 def keys_from_config(config: dict) -> list[str]:

@@ -9,9 +9,9 @@ import pytest
 
 from services.chassis import clock
 from services.chassis.errors import Forbidden
+from services.chassis.vault import Vault
 from services.petitions import commands
 from services.petitions.domain import CHANNELS, DEFAULT_CATEGORIES, Rules
-from services.petitions.protect import Vault
 from tests.helpers import ADMIN, rpc_as
 from tests.service import petitions_support as support
 from tests.service.petitions_support import IDENTITY_KEY, OFFICER1, T1, T2, VILLAGES

@@ -9,10 +9,10 @@ import pytest
 
 from services.chassis import clock
 from services.chassis.store import OUTBOX, Transaction
+from services.chassis.vault import Vault
 from services.supervision import commands
 from services.supervision.models import Alert, Base, Disclosure, Matter
 from services.supervision.service import SupervisionService
-from services.supervision.vault import Vault
 from tests.conftest import free_port
 from tests.helpers import EventTap, rpc_as, wait_for
 from tests.service import supervision_support as support

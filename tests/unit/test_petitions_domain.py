@@ -8,9 +8,9 @@ from cryptography.fernet import Fernet
 
 from services.chassis.actor import Actor
 from services.chassis.errors import Conflict
+from services.chassis.vault import Vault
 from services.petitions import access, domain
 from services.petitions.domain import Deadline, Rules
-from services.petitions.protect import Vault
 
 
 def test_transitions_follow_the_lifecycle_and_name_the_state_when_refused():

@@ -6,7 +6,8 @@ import pytest
 from nameko.exceptions import ConfigurationError
 
 from services.chassis.secrets import ALLOW
-from services.supervision.vault import DEV_KEY, Vault, keys_from_config
+from services.chassis.vault import Vault
+from services.supervision.vault import DEV_KEY, keys_from_config
 
 pytestmark = pytest.mark.unit
 CONFIG = Path(__file__).resolve().parents[2] / "services" / "supervision" / "config.yaml"
