@@ -55,10 +55,8 @@ def _new_database(tmp_path, label):
             connection.execute(text(f'CREATE DATABASE "{name}"'))
         yield f"{PG_ADMIN_URL.rstrip('/')}/{name}"
         with admin.connect() as connection:
-            connection.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name})
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            # WITH (FORCE): a pool of a container still stopping may reconnect meanwhile
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
     else:
         yield f"sqlite:///{tmp_path / (label + '.sqlite')}"
