@@ -48,11 +48,15 @@ def _main_role(actor: Actor) -> str:
 
 # --- villages (local copy fed by registry events) -----------------------------------------
 
-def apply_village_event(tx: Transaction, data: dict) -> None:
-    village = tx.session.get(Village, data["code"])
+def apply_village_event(tx: Transaction, event_type: str, data: dict) -> None:
+    """Events may arrive out of order: a registration only creates what is unknown, so a
+    late or repeated one never undoes an update (a village retired stays retired)."""
+    village = tx.session.get(Village, data["code"], with_for_update=True)
     if village is None:
         village = Village(code=data["code"])
         tx.session.add(village)
+    elif event_type == "village.registered":
+        return
     village.name = data["name"]
     village.township_code = data["township_code"]
     village.active = bool(data.get("active", True))

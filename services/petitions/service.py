@@ -366,7 +366,7 @@ class PetitionsService(ObservableService):
     def on_village(self, envelope):
         """Keep the local copy of villages (names, townships) for validation and statistics."""
         with self.db.transaction() as tx:
-            commands.apply_village_event(tx, envelope["data"])
+            commands.apply_village_event(tx, envelope["type"], envelope["data"])
 
     @timer()
     def check_deadlines(self):

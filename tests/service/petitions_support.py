@@ -61,8 +61,8 @@ def petitions_db(database_url):
     db = PetitionsDb(database_url)
     with db.transaction() as tx:
         for code, name, township in VILLAGES:
-            commands.apply_village_event(tx, {"code": code, "name": name,
-                                              "township_code": township, "active": True})
+            commands.apply_village_event(tx, "village.registered", {
+                "code": code, "name": name, "township_code": township, "active": True})
     yield db
     db.engine.dispose()
 
